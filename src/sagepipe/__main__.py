@@ -1,0 +1,3 @@
+from sagepipe.cli.main import main
+
+raise SystemExit(main())

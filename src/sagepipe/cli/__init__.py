@@ -1,0 +1,1 @@
+"""Thin command-line commands: parse arguments, call the library, print the result."""

@@ -1,0 +1,61 @@
+"""The ``sagepipe`` entry point.
+
+Each command module defines ``register(subparsers)``; it must import only the standard
+library and light sagepipe modules at top level (heavy imports go inside the handlers), so
+``sagepipe --help`` stays fast and never imports torch, boto3, numpy or the server stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from sagepipe import __version__
+from sagepipe.errors import SagepipeError
+
+# One entry per command module, in the order their commands appear in --help.
+COMMAND_MODULES: tuple[str, ...] = (
+    "sagepipe.cli.pipeline_commands",
+    "sagepipe.cli.config_commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sagepipe",
+        description="Declare PyTorch pipelines once; run them locally with the SageMaker "
+        "container contract, or compile them for SageMaker Pipelines.",
+    )
+    parser.add_argument("--version", action="version", version=f"sagepipe {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for a user mistake)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+        return status
+    except SagepipeError as exc:
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split())
+        print(f"sagepipe: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sagepipe: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""Validated configs: shared pipeline fields, one config per step type, hyperparameters."""
+
+from sagepipe.config.base import BasePipelineConfig, ConfigModel
+from sagepipe.config.endpoint import EndpointConfig
+from sagepipe.config.hyperparameters import ModelHyperparameters
+from sagepipe.config.messages import ConfigValidationError
+from sagepipe.config.model import PyTorchModelConfig, PytorchModelCreationConfig
+from sagepipe.config.packaging import PackagingConfig
+from sagepipe.config.payload import PayloadConfig
+from sagepipe.config.processing import ProcessingConfig, ProcessingInput, ProcessingOutput
+from sagepipe.config.registration import RegistrationConfig
+from sagepipe.config.training import MetricDefinition, PyTorchTrainingConfig
+from sagepipe.config.transform import BatchTransformConfig
+
+__all__ = [
+    "BasePipelineConfig",
+    "BatchTransformConfig",
+    "ConfigModel",
+    "ConfigValidationError",
+    "EndpointConfig",
+    "MetricDefinition",
+    "ModelHyperparameters",
+    "PackagingConfig",
+    "PayloadConfig",
+    "ProcessingConfig",
+    "ProcessingInput",
+    "ProcessingOutput",
+    "PyTorchModelConfig",
+    "PyTorchTrainingConfig",
+    "PytorchModelCreationConfig",
+    "RegistrationConfig",
+]

@@ -1,0 +1,135 @@
+"""Property shapes: what ``step.properties`` offers, mirroring SageMaker's response shapes.
+
+Each SageMaker step kind exposes the fields of its Describe* response (``DescribeTrainingJob``
+for training, ``DescribeProcessingJob`` for processing, ...). Only the fields sagepipe steps
+produce are modelled; navigating to anything else is an error that lists what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sagepipe.errors import PropertyPathError, did_you_mean
+from sagepipe.expressions import PropertyRef
+
+
+@dataclass(frozen=True)
+class MapShape:
+    """A map keyed by name (``Outputs["train"]``); ``keys`` lists the valid names."""
+
+    keys: tuple[str, ...]
+    value: Mapping[str, object]
+
+
+LEAF = None
+Shape = Mapping[str, object]
+
+_S3_OUTPUT = {"S3Output": {"S3Uri": LEAF, "LocalPath": LEAF, "S3UploadMode": LEAF}}
+
+TRAINING: Shape = {
+    "TrainingJobName": LEAF,
+    "TrainingJobArn": LEAF,
+    "TrainingJobStatus": LEAF,
+    "ModelArtifacts": {"S3ModelArtifacts": LEAF},
+    "OutputDataConfig": {"S3OutputPath": LEAF},
+    "HyperParameters": LEAF,
+    "FinalMetricDataList": LEAF,
+}
+
+MODEL: Shape = {
+    "ModelName": LEAF,
+    "ModelArn": LEAF,
+    "PrimaryContainer": {"Image": LEAF, "ModelDataUrl": LEAF, "Environment": LEAF},
+}
+
+TRANSFORM: Shape = {
+    "TransformJobName": LEAF,
+    "TransformJobArn": LEAF,
+    "TransformOutput": {"S3OutputPath": LEAF, "Accept": LEAF, "AssembleWith": LEAF},
+}
+
+REGISTER_MODEL: Shape = {
+    "ModelPackageArn": LEAF,
+    "ModelPackageName": LEAF,
+    "ModelPackageGroupName": LEAF,
+    "ModelPackageVersion": LEAF,
+    "ModelApprovalStatus": LEAF,
+}
+
+ENDPOINT: Shape = {
+    "EndpointName": LEAF,
+    "EndpointArn": LEAF,
+    "EndpointStatus": LEAF,
+}
+
+
+def processing(output_names: tuple[str, ...]) -> Shape:
+    """The processing shape, with ``Outputs`` keyed by the step's declared output names."""
+    return {
+        "ProcessingJobName": LEAF,
+        "ProcessingJobArn": LEAF,
+        "ProcessingJobStatus": LEAF,
+        "ProcessingOutputConfig": {"Outputs": MapShape(output_names, _S3_OUTPUT)},
+    }
+
+
+def root_ref(step_name: str, shape: Shape) -> PropertyRef:
+    """The ``step.properties`` object: a reference to the step's whole response."""
+    return PropertyRef(step_name, "", shape)
+
+
+def navigate_attribute(ref: PropertyRef, name: str) -> PropertyRef:
+    shape = ref.shape
+    where = f"Steps.{ref.step_name}" + (f".{ref.path}" if ref.path else "")
+    if not isinstance(shape, Mapping):
+        kind = "a map: index it with [name]" if isinstance(shape, MapShape) else "a value"
+        raise PropertyPathError(f"{where} is {kind}, it has no attribute {name!r}")
+    if name not in shape:
+        raise PropertyPathError(
+            f"{where} has no property {name!r}{did_you_mean(name, shape)}; "
+            f"it has: {', '.join(sorted(shape))}"
+        )
+    path = f"{ref.path}.{name}" if ref.path else name
+    return PropertyRef(ref.step_name, path, shape[name])
+
+
+def navigate_item(ref: PropertyRef, key: str) -> PropertyRef:
+    shape = ref.shape
+    where = f"Steps.{ref.step_name}.{ref.path}"
+    if not isinstance(shape, MapShape):
+        raise PropertyPathError(f"{where} is not a map; it cannot be indexed with [{key!r}]")
+    if key not in shape.keys:
+        raise PropertyPathError(
+            f"{where} has no entry {key!r}{did_you_mean(key, shape.keys)}; "
+            f"the step declares: {', '.join(shape.keys) or 'no outputs'}"
+        )
+    return PropertyRef(ref.step_name, f"{ref.path}['{key}']", shape.value)
+
+
+def resolve_path(step_name: str, shape: Shape, path: str) -> PropertyRef:
+    """Parse a dotted property path (``ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri``)
+    against a shape, raising :class:`PropertyPathError` where it leaves the shape."""
+    ref = root_ref(step_name, shape)
+    for token in _tokens(path):
+        if token.startswith("["):
+            ref = navigate_item(ref, token[2:-2])
+        else:
+            ref = navigate_attribute(ref, token)
+    return ref
+
+
+def _tokens(path: str) -> list[str]:
+    tokens: list[str] = []
+    rest = path
+    while rest:
+        if rest.startswith("['"):
+            end = rest.index("']") + 2
+            tokens.append(rest[:end])
+            rest = rest[end:]
+        else:
+            rest = rest.removeprefix(".")
+            cut = min((i for i in (rest.find("."), rest.find("[")) if i >= 0), default=len(rest))
+            tokens.append(rest[:cut])
+            rest = rest[cut:]
+    return tokens
