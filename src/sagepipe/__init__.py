@@ -3,7 +3,28 @@
 Importing this package is cheap: it never imports torch, boto3, numpy or the server stack.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from sagepipe.errors import SagepipeError
 
-__all__ = ["SagepipeError", "__version__"]
+if TYPE_CHECKING:
+    from sagepipe.serving.model import PyTorchModel
+    from sagepipe.serving.predictor import Predictor
+
+__all__ = ["Predictor", "PyTorchModel", "SagepipeError", "__version__"]
 __version__ = "0.1.0"
+
+# Public names loaded on first use, so that `import sagepipe` stays light.
+_LAZY = {
+    "Predictor": "sagepipe.serving.predictor",
+    "PyTorchModel": "sagepipe.serving.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sagepipe' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

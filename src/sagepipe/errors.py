@@ -45,9 +45,7 @@ class CycleError(PipelineDefinitionError):
     def __init__(self, cycle: list[str]) -> None:
         self.cycle = cycle
         super().__init__(
-            "the pipeline DAG has a cycle: "
-            + " -> ".join(cycle)
-            + "; remove one of these edges"
+            "the pipeline DAG has a cycle: " + " -> ".join(cycle) + "; remove one of these edges"
         )
 
 

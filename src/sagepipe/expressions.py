@@ -14,13 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeAlias, Union
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from sagepipe.errors import PipelineDefinitionError
 
-JsonValue: TypeAlias = Union[
-    None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]
-]
+JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 ParameterType = Literal["String", "Integer", "Float", "Boolean"]
 _PARAMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,255}$")
@@ -107,22 +105,22 @@ class Parameter(Expression):
         return raw
 
 
-def ParameterString(name: str, default: str) -> Parameter:  # noqa: N802 - SageMaker SDK name
+def ParameterString(name: str, default: str) -> Parameter:
     """A ``String`` pipeline parameter."""
     return Parameter(name, "String", default)
 
 
-def ParameterInteger(name: str, default: int) -> Parameter:  # noqa: N802
+def ParameterInteger(name: str, default: int) -> Parameter:
     """An ``Integer`` pipeline parameter."""
     return Parameter(name, "Integer", default)
 
 
-def ParameterFloat(name: str, default: float) -> Parameter:  # noqa: N802
+def ParameterFloat(name: str, default: float) -> Parameter:
     """A ``Float`` pipeline parameter."""
     return Parameter(name, "Float", default)
 
 
-def ParameterBoolean(name: str, default: bool) -> Parameter:  # noqa: N802
+def ParameterBoolean(name: str, default: bool) -> Parameter:
     """A ``Boolean`` pipeline parameter."""
     return Parameter(name, "Boolean", default)
 

@@ -19,6 +19,14 @@ from sagepipe.errors import SagepipeError
 COMMAND_MODULES: tuple[str, ...] = (
     "sagepipe.cli.pipeline_commands",
     "sagepipe.cli.config_commands",
+    "sagepipe.cli.run_commands",
+    "sagepipe.cli.executions_commands",
+    "sagepipe.cli.train_commands",
+    "sagepipe.cli.s3_commands",
+    "sagepipe.cli.compile_commands",
+    "sagepipe.cli.package_commands",
+    "sagepipe.cli.registry_commands",
+    "sagepipe.cli.serve_commands",
 )
 
 
@@ -29,9 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "container contract, or compile them for SageMaker Pipelines.",
     )
     parser.add_argument("--version", action="version", version=f"sagepipe {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show the full traceback of an error"
-    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for module_name in COMMAND_MODULES:

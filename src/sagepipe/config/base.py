@@ -40,6 +40,11 @@ class ConfigModel(BaseModel):
         except ValidationError as exc:
             raise format_validation_error(exc, type(self)) from None
 
+    # Tell pydantic this __init__ only translates errors: without the flag pydantic calls it
+    # for nested models and model_validate(), which drops the validation context (base_dir)
+    # and wraps a nested model's ConfigValidationError inside its parent's message.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @model_validator(mode="wrap")
     @classmethod
     def _bind_parameters(cls, data: Any, handler: Any) -> Any:
@@ -65,8 +70,10 @@ class ConfigModel(BaseModel):
         found = list(self._parameter_bindings.values())
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, ConfigModel):
-                found.extend(value.parameters())
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, ConfigModel):
+                    found.extend(item.parameters())
         return tuple(found)
 
     def ir_dump(self, exclude: frozenset[str] = frozenset()) -> dict[str, JsonValue]:
@@ -80,6 +87,8 @@ class ConfigModel(BaseModel):
                 out[name] = self._parameter_bindings[name].to_json()
             elif isinstance(value, ConfigModel):
                 out[name] = value.ir_dump()
+            elif isinstance(value, list) and any(isinstance(v, ConfigModel) for v in value):
+                out[name] = [v.ir_dump() if isinstance(v, ConfigModel) else v for v in value]
             else:
                 out[name] = _json(self, name)
         return out
@@ -147,11 +156,15 @@ FrameworkVersion = Annotated[str, AfterValidator(_check_framework_version)]
 PyVersion = Annotated[str, AfterValidator(_check_py_version)]
 
 # SageMaker's instance families (ml.<family>.<size>); an unknown family is a typo, not a type.
-INSTANCE_FAMILIES: frozenset[str] = frozenset(
-    """t2 t3 m4 m5 m5d m6i m6id m6g m6gd m7i c4 c5 c5d c5n c6i c6id c6g c6gn c7i c7g r5 r5d
-    r6i r6g r7i p2 p3 p3dn p4d p4de p5 p5e p5en g4dn g4ad g5 g6 g6e gr6 trn1 trn1n trn2 inf1
-    inf2""".split()
-)
+# fmt: off
+INSTANCE_FAMILIES: frozenset[str] = frozenset((
+    "t2", "t3", "m4", "m5", "m5d", "m6i", "m6id", "m6g", "m6gd", "m7i",
+    "c4", "c5", "c5d", "c5n", "c6i", "c6id", "c6g", "c6gn", "c7i", "c7g",
+    "r5", "r5d", "r6i", "r6g", "r7i",
+    "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
+    "g4dn", "g4ad", "g5", "g6", "g6e", "gr6", "trn1", "trn1n", "trn2", "inf1", "inf2",
+))
+# fmt: on
 _INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9]+)\.([a-z0-9]+)$")
 
 
@@ -160,8 +173,7 @@ def check_instance_type(value: str) -> str:
     match = _INSTANCE_TYPE.match(value)
     if match is None:
         raise ValueError(
-            f"{value!r} is not a SageMaker instance type: use ml.<family>.<size>, "
-            "e.g. ml.m5.xlarge"
+            f"{value!r} is not a SageMaker instance type: use ml.<family>.<size>, e.g. ml.m5.xlarge"
         )
     if match.group(1) not in INSTANCE_FAMILIES:
         raise ValueError(

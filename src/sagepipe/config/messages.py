@@ -41,9 +41,7 @@ class ConfigValidationError(ConfigError, ValueError):
         return ConfigValidationError(self.config_type, self.problems, file, step)
 
 
-def format_validation_error(
-    exc: ValidationError, model: type[BaseModel]
-) -> ConfigValidationError:
+def format_validation_error(exc: ValidationError, model: type[BaseModel]) -> ConfigValidationError:
     problems: list[tuple[str, str]] = []
     for error in exc.errors():
         loc = error["loc"]
@@ -70,9 +68,19 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     for part in loc:
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
+            if isinstance(part, int):
+                continue  # a list index: the location stays on the item's model
             return []
-        current = field.annotation
-        for arg in getattr(current, "__args__", ()) or ():
-            if hasattr(arg, "model_fields"):
-                current = arg
+        current = _model_in(field.annotation)
     return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model class an annotation holds (``X``, ``X | None``, ``list[X]``), if any."""
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

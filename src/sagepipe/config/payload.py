@@ -39,8 +39,9 @@ class PayloadConfig(BasePipelineConfig):
     @model_validator(mode="after")
     def _check(self) -> PayloadConfig:
         if not self.content_types:
-            raise ValueError("content_types is empty; list at least one of "
-                             + ", ".join(SUPPORTED_PAYLOAD_TYPES))
+            raise ValueError(
+                "content_types is empty; list at least one of " + ", ".join(SUPPORTED_PAYLOAD_TYPES)
+            )
         unknown = [t for t in self.content_types if t not in SUPPORTED_PAYLOAD_TYPES]
         if unknown:
             raise ValueError(

@@ -8,8 +8,8 @@ from typing import ClassVar
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sagepipe.config.base import (
-    ConfigModel,
     BasePipelineConfig,
+    ConfigModel,
     InstanceType,
     PositiveInt,
     resolve_local_dir,

@@ -31,8 +31,6 @@ def default_metric_definitions() -> list[dict[str, str]]:
     ]
 
 
-
-
 class MetricDefinition(ConfigModel):
     """One metric captured from the training log by regex (SageMaker's MetricDefinition)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -10,7 +11,7 @@ from sagepipe.errors import PipelineDefinitionError
 from sagepipe.expressions import parameters_in, step_names
 from sagepipe.pipeline.resolver import resolve_inputs
 from sagepipe.pipeline.specification import ScriptContract, StepSpecification
-from sagepipe.pipeline.step import CodeRef, Step
+from sagepipe.pipeline.step import STEP_NAME_PATTERN, CodeRef, Step
 
 
 class StepBuilder:
@@ -81,6 +82,11 @@ class StepBuilder:
             **named_inputs: Explicit inputs as keywords (``model_data=...``).
         """
         step_name = name or self.default_name
+        if not re.match(STEP_NAME_PATTERN, step_name):
+            raise PipelineDefinitionError(
+                f"step name {step_name!r} is invalid: use 1-64 letters, digits, hyphens and "
+                "underscores, starting with a letter or digit"
+            )
         for dependency in dependencies:
             if not isinstance(dependency, Step):
                 raise PipelineDefinitionError(

@@ -80,8 +80,9 @@ class PipelineDAG:
         try:
             sorter.prepare()
         except graphlib.CycleError as exc:
-            cycle = list(exc.args[1])
-            raise CycleError(list(reversed(cycle))) from None
+            # graphlib lists the cycle so that each node is a predecessor of the next one,
+            # i.e. in edge direction.
+            raise CycleError(list(exc.args[1])) from None
         position = {node: i for i, node in enumerate(self._nodes)}
         order: list[str] = []
         while sorter.is_active():

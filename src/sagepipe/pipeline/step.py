@@ -11,6 +11,9 @@ from sagepipe.expressions import Parameter, PropertyRef
 from sagepipe.pipeline import properties as shapes
 from sagepipe.pipeline.specification import OutputSpec, StepSpecification
 
+# SageMaker's step name rule.
+STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-_]{0,63}$"
+
 
 class CodeRef(BaseModel):
     """A step's code: a source directory (``s3://`` or a local path), its entry point and
@@ -90,7 +93,7 @@ class Step(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_]{0,63}$")
+    name: str = Field(pattern=STEP_NAME_PATTERN)
     step_type: str
     config_type: str
     config: dict[str, Any]

@@ -48,7 +48,9 @@ class PipelineBuilderTemplate:
     ) -> None:
         self.dag = dag
         self.config_map = dict(config_map)
-        self.step_builder_map = {STEP_TYPE_ALIASES.get(k, k): v for k, v in step_builder_map.items()}
+        self.step_builder_map = {
+            STEP_TYPE_ALIASES.get(k, k): v for k, v in step_builder_map.items()
+        }
         self.sagemaker_session = sagemaker_session
         self.role = role
         self.inputs = {k: dict(v) for k, v in (inputs or {}).items()}
@@ -73,7 +75,8 @@ class PipelineBuilderTemplate:
         for node in self.inputs:
             if node not in nodes:
                 raise PipelineDefinitionError(
-                    f"inputs names node {node!r}, which is not in the DAG{did_you_mean(node, nodes)}"
+                    f"inputs names node {node!r}, which is not in the DAG"
+                    f"{did_you_mean(node, nodes)}"
                 )
         for node in nodes:
             self._builder_class(node)
@@ -85,7 +88,8 @@ class PipelineBuilderTemplate:
         if builder is None:
             raise PipelineDefinitionError(
                 f"node {node!r} has a {type(config).__name__}, whose step type {step_type!r} "
-                f"has no builder in step_builder_map{did_you_mean(step_type, self.step_builder_map)}"
+                "has no builder in step_builder_map"
+                f"{did_you_mean(step_type, self.step_builder_map)}"
                 f"; add step_builder_map[{step_type!r}] (known: "
                 f"{', '.join(sorted(self.step_builder_map)) or 'none'})"
             )

@@ -1,5 +1,6 @@
 """One module per step type: its builder, specification and script contract."""
 
+from sagepipe.pipeline.builder import StepBuilder
 from sagepipe.steps.endpoint import EndpointStepBuilder
 from sagepipe.steps.model import PyTorchModelStepBuilder, PytorchModelStepBuilder
 from sagepipe.steps.packaging import PackagingStepBuilder
@@ -8,7 +9,6 @@ from sagepipe.steps.processing import ProcessingStepBuilder
 from sagepipe.steps.registration import RegistrationStepBuilder
 from sagepipe.steps.training import PyTorchTrainingStepBuilder
 from sagepipe.steps.transform import BatchTransformStepBuilder
-from sagepipe.pipeline.builder import StepBuilder
 
 #: The builder of every step type, keyed as in ``PipelineBuilderTemplate(step_builder_map=...)``.
 DEFAULT_STEP_BUILDERS: dict[str, type[StepBuilder]] = {

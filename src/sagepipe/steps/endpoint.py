@@ -32,7 +32,7 @@ SPECIFICATION = StepSpecification(
 
 
 class EndpointStepBuilder(StepBuilder):
-    config_class: ClassVar[type[EndpointConfig]] = EndpointConfig  # type: ignore[misc]
+    config_class: ClassVar[type[EndpointConfig]] = EndpointConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "Endpoint"
 

@@ -43,7 +43,7 @@ SPECIFICATION = StepSpecification(
 class PyTorchModelStepBuilder(StepBuilder):
     """Builds a model step; ``model_data`` comes from a training step when not given."""
 
-    config_class: ClassVar[type[PyTorchModelConfig]] = PyTorchModelConfig  # type: ignore[misc]
+    config_class: ClassVar[type[PyTorchModelConfig]] = PyTorchModelConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "PyTorchModel"
     code_fields: ClassVar[frozenset[str]] = frozenset({"source_dir", "inference_entry_point"})

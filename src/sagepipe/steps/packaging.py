@@ -51,7 +51,7 @@ CONTRACT = ScriptContract(
 
 
 class PackagingStepBuilder(StepBuilder):
-    config_class: ClassVar[type[PackagingConfig]] = PackagingConfig  # type: ignore[misc]
+    config_class: ClassVar[type[PackagingConfig]] = PackagingConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "Packaging"
     code_fields: ClassVar[frozenset[str]] = frozenset(

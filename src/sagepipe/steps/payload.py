@@ -47,7 +47,7 @@ CONTRACT = ScriptContract(
 
 
 class PayloadStepBuilder(StepBuilder):
-    config_class: ClassVar[type[PayloadConfig]] = PayloadConfig  # type: ignore[misc]
+    config_class: ClassVar[type[PayloadConfig]] = PayloadConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "Payload"
 

@@ -36,7 +36,7 @@ class ProcessingStepBuilder(StepBuilder):
     """Builds a processing step. Inputs with a ``source`` in the config are explicit; the
     others are wired from predecessors' outputs of the same name."""
 
-    config_class: ClassVar[type[ProcessingConfig]] = ProcessingConfig  # type: ignore[misc]
+    config_class: ClassVar[type[ProcessingConfig]] = ProcessingConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "Processing"
     code_fields: ClassVar[frozenset[str]] = frozenset({"source_dir", "processing_entry_point"})
@@ -82,6 +82,11 @@ class ProcessingStepBuilder(StepBuilder):
         cache: bool = True,
         **named_inputs: Any,
     ) -> Step:
-        configured = {i.name: i.source for i in self.config.inputs if i.source is not None}
+        # A source bound to a pipeline parameter stays the parameter (not its default).
+        configured = {
+            i.name: i.parameter_bindings.get("source", i.source)
+            for i in self.config.inputs
+            if i.source is not None
+        }
         explicit = {**configured, **(inputs or {}), **named_inputs}
         return super().create_step(dependencies, name=name, inputs=explicit, cache=cache)

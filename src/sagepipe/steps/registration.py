@@ -54,7 +54,7 @@ class RegistrationStepBuilder(StepBuilder):
     named ``<name>`` registers in the base region.
     """
 
-    config_class: ClassVar[type[RegistrationConfig]] = RegistrationConfig  # type: ignore[misc]
+    config_class: ClassVar[type[RegistrationConfig]] = RegistrationConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "Registration"
 

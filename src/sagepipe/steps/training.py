@@ -64,7 +64,7 @@ class PyTorchTrainingStepBuilder(StepBuilder):
     """Builds a PyTorch training step; its ``input_path`` (the ``data`` channel) is taken from
     a preprocessing dependency's ``processed_data`` output when not given."""
 
-    config_class: ClassVar[type[PyTorchTrainingConfig]] = PyTorchTrainingConfig  # type: ignore[misc]
+    config_class: ClassVar[type[PyTorchTrainingConfig]] = PyTorchTrainingConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "PyTorchTraining"
     code_fields: ClassVar[frozenset[str]] = frozenset({"source_dir", "training_entry_point"})

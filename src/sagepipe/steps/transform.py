@@ -39,7 +39,7 @@ SPECIFICATION = StepSpecification(
 
 
 class BatchTransformStepBuilder(StepBuilder):
-    config_class: ClassVar[type[BatchTransformConfig]] = BatchTransformConfig  # type: ignore[misc]
+    config_class: ClassVar[type[BatchTransformConfig]] = BatchTransformConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "BatchTransform"
 

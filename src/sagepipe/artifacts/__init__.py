@@ -1,0 +1,1 @@
+"""model.tar.gz handling: safe extraction, layout validation, streaming repack, payloads."""

@@ -1,0 +1,250 @@
+"""Sample payloads for testing a registered model, built from its field lists.
+
+One sample file per content type, every record laid out as the tabular example's
+``inference.py`` reads it:
+
+* ``text/csv``: one record per line, no header, the fields of ``full_field_list`` without
+  the label, in that order (the id included);
+* ``application/json``: a list of records, each an object keyed by the same field names.
+
+Values: the id is generated (``sample-1``, ``sample-2``...), numeric (``tab_field_list``)
+fields get ``default_numeric_value``, categorical (``cat_field_list``) and any other fields
+get ``default_text_value``; ``field_defaults`` overrides single fields. The output directory
+gets ``payload.tar.gz`` (the sample files and the manifest) and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from sagepipe.artifacts.errors import PayloadError
+from sagepipe.artifacts.gzipio import open_tar_stream
+from sagepipe.artifacts.tarstream import TarReader
+from sagepipe.config.hyperparameters import ModelHyperparameters
+from sagepipe.config.payload import SUPPORTED_PAYLOAD_TYPES, PayloadConfig
+from sagepipe.errors import ConfigError, did_you_mean
+
+logger = logging.getLogger(__name__)
+
+PAYLOAD_ARCHIVE = "payload.tar.gz"
+MANIFEST = "manifest.json"
+HYPERPARAMETERS_FILE = "hyperparameters.json"
+_FILE_NAMES = {"text/csv": "payload_text_csv.csv", "application/json": "payload_json.json"}
+_MAX_HYPERPARAMETERS_BYTES = 1 << 20
+
+
+class PayloadSample(BaseModel):
+    """One sample file of the payload archive."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    content_type: str
+    file: str
+    records: int
+    fields: tuple[str, ...]
+
+
+class PayloadManifest(BaseModel):
+    """What ``payload.tar.gz`` holds: one :class:`PayloadSample` per content type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    archive: str = PAYLOAD_ARCHIVE
+    samples: tuple[PayloadSample, ...]
+
+    def sample(self, content_type: str) -> PayloadSample:
+        """The sample of ``content_type``.
+
+        Raises:
+            PayloadError: there is none.
+        """
+        for sample in self.samples:
+            if sample.content_type == content_type:
+                return sample
+        known = [s.content_type for s in self.samples]
+        raise PayloadError(f"the payload has no {content_type} sample (it has {known})")
+
+
+def generate_payloads(
+    hyperparameters: ModelHyperparameters, config: PayloadConfig, output_dir: Path
+) -> PayloadManifest:
+    """Write ``payload.tar.gz`` and ``manifest.json`` into ``output_dir``.
+
+    Args:
+        hyperparameters: The model's field lists.
+        config: Content types, default values, per-field overrides and sample count.
+        output_dir: Created if missing.
+
+    Raises:
+        PayloadError: no feature fields, an unknown content type, or a bad override.
+    """
+    unknown = [t for t in config.content_types if t not in SUPPORTED_PAYLOAD_TYPES]
+    if unknown or not config.content_types:
+        raise PayloadError(
+            f"content types {unknown or '(none)'} cannot be generated; use "
+            + ", ".join(SUPPORTED_PAYLOAD_TYPES)
+        )
+    fields = [f for f in hyperparameters.full_field_list if f != hyperparameters.label_name]
+    records = [_record(hyperparameters, config, fields, n) for n in range(config.sample_count)]
+    bodies = {
+        "text/csv": lambda: _csv(records, fields),
+        "application/json": lambda: json.dumps(records, indent=1).encode(),
+    }
+    samples = tuple(
+        PayloadSample(
+            content_type=content_type,
+            file=_FILE_NAMES[content_type],
+            records=len(records),
+            fields=tuple(fields),
+        )
+        for content_type in config.content_types
+    )
+    manifest = PayloadManifest(samples=samples)
+    manifest_bytes = (manifest.model_dump_json(indent=2) + "\n").encode()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    files = [(s.file, bodies[s.content_type]()) for s in samples] + [(MANIFEST, manifest_bytes)]
+    _write_archive(output_dir / PAYLOAD_ARCHIVE, files)
+    (output_dir / MANIFEST).write_bytes(manifest_bytes)
+    return manifest
+
+
+def read_payload_samples(payload_archive: Path) -> dict[str, bytes]:
+    """The request bodies of a ``payload.tar.gz``, by content type (for smoke tests)."""
+    files: dict[str, bytes] = {}
+    with open_tar_stream(payload_archive) as stream:
+        reader = TarReader(stream, payload_archive)
+        for info in reader:
+            if info.isreg():
+                files[info.name] = reader.read(info.size)
+    if MANIFEST not in files:
+        raise PayloadError(f"{payload_archive} has no {MANIFEST}; it is not a payload archive")
+    manifest = PayloadManifest.model_validate_json(files[MANIFEST])
+    return {s.content_type: files[s.file] for s in manifest.samples if s.file in files}
+
+
+def read_hyperparameters(model_archive: Path) -> ModelHyperparameters | None:
+    """The ``hyperparameters.json`` at the top level of a model archive, or ``None``.
+
+    The file may hold JSON values (as the example's ``train.py`` writes) or SageMaker's
+    all-string form. The archive is streamed; reading stops at the file.
+
+    Raises:
+        PayloadError: the file is not valid JSON or not valid hyperparameters.
+    """
+    with open_tar_stream(model_archive) as stream:
+        reader = TarReader(stream, model_archive)
+        for info in reader:
+            if info.name == HYPERPARAMETERS_FILE and info.isreg():
+                if info.size > _MAX_HYPERPARAMETERS_BYTES:
+                    raise PayloadError(f"{model_archive}: {info.name} is over 1 MiB")
+                return _parse_hyperparameters(reader.read(info.size), model_archive)
+    return None
+
+
+def resolve_hyperparameters(
+    model_archive: Path | None, config: PayloadConfig
+) -> ModelHyperparameters:
+    """The archive's ``hyperparameters.json`` when present, else the config's field lists.
+
+    Raises:
+        PayloadError: neither has them.
+    """
+    found = read_hyperparameters(model_archive) if model_archive is not None else None
+    if found is not None:
+        return found
+    if config.hyperparameters is not None:
+        return config.hyperparameters
+    where = f"{model_archive} has no top-level {HYPERPARAMETERS_FILE}" if model_archive else ""
+    raise PayloadError(
+        f"no field lists for the payload: {where or 'no model archive was given'} and the "
+        "payload config has no 'hyperparameters' (set id_name, label_name, full_field_list, "
+        "tab_field_list and cat_field_list there)"
+    )
+
+
+def _parse_hyperparameters(raw: bytes, archive: Path) -> ModelHyperparameters:
+    where = f"{archive}: {HYPERPARAMETERS_FILE}"
+    try:
+        values = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(values, dict):
+        raise PayloadError(f"{where} must hold a JSON object of hyperparameters")
+    known = ModelHyperparameters.model_fields
+    ignored = sorted(k for k in values if k not in known)
+    if ignored:
+        # Training scripts often save extra settings next to the model's own fields.
+        logger.info("%s: ignoring keys that are not model hyperparameters: %s", where, ignored)
+        values = {k: v for k, v in values.items() if k in known}
+    try:
+        if all(isinstance(v, str) for v in values.values()):
+            return ModelHyperparameters.from_sagemaker(values)
+        return ModelHyperparameters(**values)
+    except ConfigError as exc:
+        raise PayloadError(f"{where}: {exc}") from None
+
+
+def _record(
+    hp: ModelHyperparameters, config: PayloadConfig, fields: list[str], n: int
+) -> dict[str, Any]:
+    features = set(hp.tab_field_list) | set(hp.cat_field_list)
+    if not features:
+        raise PayloadError(
+            "the hyperparameters list no feature fields (tab_field_list and cat_field_list "
+            "are both empty); the payload needs at least one"
+        )
+    for name in config.field_defaults:
+        if name not in features:
+            raise PayloadError(
+                f"field_defaults names {name!r}, which is not a feature field"
+                f"{did_you_mean(name, features)}; features: {sorted(features)}"
+            )
+    overrides = config.field_defaults
+    record: dict[str, Any] = {}
+    for name in fields:
+        if name == hp.id_name:
+            record[name] = f"sample-{n + 1}"
+        elif name in hp.tab_field_list:
+            record[name] = _number(name, overrides.get(name, config.default_numeric_value))
+        else:
+            record[name] = str(overrides.get(name, config.default_text_value))
+    return record
+
+
+def _number(name: str, value: str | float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise PayloadError(
+            f"field_defaults[{name!r}] = {value!r} is not a number, but {name} is a numeric "
+            "(tab_field_list) field"
+        ) from None
+    if not math.isfinite(number):
+        raise PayloadError(f"field_defaults[{name!r}] = {value!r} is not a finite number")
+    return number
+
+
+def _csv(records: list[dict[str, Any]], fields: list[str]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for record in records:
+        writer.writerow([record[f] for f in fields])
+    return buffer.getvalue().encode()
+
+
+def _write_archive(path: Path, files: list[tuple[str, bytes]]) -> None:
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, body in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(body))

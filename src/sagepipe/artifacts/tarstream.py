@@ -1,0 +1,211 @@
+"""Tar archives read and written as streams: one pass, member by member, never seeking.
+
+The reader understands the formats real tools write (ustar, GNU long names, pax extended and
+global headers) and interprets them exactly as :mod:`tarfile` does, so what it checked is what
+``tarfile`` would extract; it refuses what it does not handle (sparse members, volume headers,
+unknown member types) rather than guess. Member names come back normalised and checked by
+:func:`sagepipe.artifacts.safety.check_member`.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from sagepipe.artifacts.errors import ArchiveFormatError
+from sagepipe.artifacts.safety import check_member
+
+BLOCK = tarfile.BLOCKSIZE
+RECORD = tarfile.RECORDSIZE
+_ENCODING = "utf-8"
+_ERRORS = "surrogateescape"
+# Types whose header is followed by `size` bytes of data (as tarfile decides it).
+_DATA_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+_PLAIN_TYPES = (
+    *_DATA_TYPES,
+    tarfile.LNKTYPE,
+    tarfile.SYMTYPE,
+    tarfile.DIRTYPE,
+    tarfile.CHRTYPE,
+    tarfile.BLKTYPE,
+    tarfile.FIFOTYPE,
+)
+_SKIP_CHUNK = 1 << 20
+
+
+class ByteStream(Protocol):
+    """What the reader needs of a stream: ``read`` and ``readinto`` (files, gzip readers)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def padding(size: int) -> int:
+    """Bytes of zero padding that follow ``size`` bytes of member data."""
+    return -size % BLOCK
+
+
+class TarReader:
+    """Reads the members of an uncompressed tar stream in order.
+
+    Iterate to get each member's :class:`tarfile.TarInfo` (``name`` normalised, ``size`` the
+    data size); read its data with :meth:`read` before advancing, or it is skipped.
+
+    Args:
+        stream: The uncompressed tar bytes (for a ``.tar.gz``, a decompressing reader).
+        archive: The archive's name, for error messages.
+    """
+
+    def __init__(self, stream: ByteStream, archive: str | Path) -> None:
+        self._stream = stream
+        self._archive = str(archive)
+        self._remaining = 0  # data bytes of the current member not read yet
+        self._pad = 0
+        self._global_pax: dict[str, str] = {}
+
+    def __iter__(self) -> Iterator[tarfile.TarInfo]:
+        while True:
+            self._finish_member()
+            info = self._next_header()
+            if info is None:
+                return
+            yield info
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes of the current member's data; ``b""`` once it is all read."""
+        size = min(size, self._remaining)
+        if size <= 0:
+            return b""
+        data = self._stream.read(size)
+        if len(data) < size:
+            data += self._read_exact(size - len(data), "member data")
+        self._remaining -= size
+        return data
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _finish_member(self) -> None:
+        left = self._remaining + self._pad
+        scratch = memoryview(bytearray(min(left, _SKIP_CHUNK)))
+        while left > 0:
+            got = self._stream.readinto(scratch[: min(left, len(scratch))])
+            if not got:
+                raise self._truncated("member data")
+            left -= got
+        self._remaining = self._pad = 0
+
+    def _read_exact(self, size: int, what: str) -> bytes:
+        parts = []
+        left = size
+        while left > 0:
+            chunk = self._stream.read(left)
+            if not chunk:
+                raise self._truncated(what)
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
+
+    def _truncated(self, what: str) -> ArchiveFormatError:
+        return ArchiveFormatError(
+            f"{self._archive}: the archive ends in the middle of {what}; it is truncated "
+            "(re-create or re-download it)"
+        )
+
+    def _next_header(self) -> tarfile.TarInfo | None:
+        overrides: dict[str, str] = {}
+        pax: dict[str, str] = {}
+        while True:
+            block = self._stream.read(BLOCK)
+            if len(block) < BLOCK and block:
+                block += self._read_exact(BLOCK - len(block), "a header")
+            if not block or block.count(0) == BLOCK:
+                if overrides or pax:
+                    raise self._truncated("an extended header's member")
+                return None  # end of archive: a zero block or the end of the stream
+            try:
+                info = tarfile.TarInfo.frombuf(block, _ENCODING, _ERRORS)
+            except tarfile.HeaderError as exc:
+                raise ArchiveFormatError(
+                    f"{self._archive}: invalid tar header ({exc}); the file is not a tar "
+                    "archive or is corrupt"
+                ) from None
+            if info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+                text = self._read_exact(info.size + padding(info.size), "a long name")
+                value = text[: info.size].split(b"\0", 1)[0].decode(_ENCODING, _ERRORS)
+                key = "path" if info.type == tarfile.GNUTYPE_LONGNAME else "linkpath"
+                overrides.setdefault(key, value)  # the outermost extension wins, as in tarfile
+                continue
+            if info.type in (tarfile.XHDTYPE, tarfile.XGLTYPE):
+                records = self._parse_pax(
+                    self._read_exact(info.size + padding(info.size), "a pax header")[: info.size]
+                )
+                if info.type == tarfile.XGLTYPE:
+                    self._global_pax.update(records)
+                else:
+                    for key, value in records.items():
+                        pax.setdefault(key, value)
+                continue
+            return self._member(info, {**self._global_pax, **pax, **overrides})
+
+    def _member(self, info: tarfile.TarInfo, extended: dict[str, str]) -> tarfile.TarInfo:
+        where = f"{self._archive}: member {info.name!r}"
+        if info.type not in _PLAIN_TYPES:
+            raise ArchiveFormatError(
+                f"{where} has tar type {info.type!r} (sparse, volume or vendor-specific), "
+                "which is not supported; re-create the archive with plain files"
+            )
+        if any(key.startswith("GNU.sparse") for key in extended):
+            raise ArchiveFormatError(f"{where} is a sparse file; re-create it without --sparse")
+        for key, value in extended.items():
+            try:
+                if key == "path":
+                    info.name = value.rstrip("/") if info.isdir() else value
+                elif key == "linkpath":
+                    info.linkname = value
+                elif key in ("size", "uid", "gid"):
+                    setattr(info, key, int(value))
+                elif key == "mtime":
+                    info.mtime = float(value)
+            except ValueError:
+                raise ArchiveFormatError(f"{where}: pax field {key}={value!r} is invalid") from None
+        info.pax_headers = {}
+        info.name = check_member(info, self._archive)
+        if info.type in _DATA_TYPES:
+            self._remaining, self._pad = info.size, padding(info.size)
+        else:
+            info.size = 0  # tarfile reads no data after these, whatever the header says
+        return info
+
+    def _parse_pax(self, buf: bytes) -> dict[str, str]:
+        records: dict[str, str] = {}
+        pos = 0
+        while pos < len(buf) and buf[pos] != 0:
+            space = buf.find(b" ", pos)
+            try:
+                length = int(buf[pos:space])
+            except ValueError:
+                length = 0
+            end = pos + length
+            if space < 0 or length <= 0 or end > len(buf) or buf[end - 1 : end] != b"\n":
+                raise ArchiveFormatError(f"{self._archive}: malformed pax header record")
+            key, sep, value = buf[space + 1 : end - 1].partition(b"=")
+            if not sep:
+                raise ArchiveFormatError(f"{self._archive}: malformed pax header record")
+            records[key.decode(_ENCODING, _ERRORS)] = value.decode(_ENCODING, _ERRORS)
+            pos = end
+        return records
+
+
+def header_bytes(info: tarfile.TarInfo) -> bytes:
+    """The header block(s) of ``info`` (pax where names or sizes need it)."""
+    return info.tobuf(tarfile.PAX_FORMAT, _ENCODING, _ERRORS)
+
+
+def end_of_archive(written: int) -> bytes:
+    """Two zero blocks, then zeros up to a whole record, as tar and tarfile end archives."""
+    size = 2 * BLOCK
+    size += -(written + size) % RECORD
+    return bytes(size)

@@ -1,0 +1,152 @@
+"""``sagepipe run PIPELINE``: run a pipeline locally (or resume an execution).
+
+Only the standard library is imported at top level; the engine is imported by the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sagepipe.local.engine import ExecutionOutcome
+
+PIPELINE_HELP = "a config file with a pipeline: section, or path/to/file.py:attribute"
+EXIT_FAILED = 1
+EXIT_STOPPED = 130
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="run a pipeline locally, offline",
+        description="Run PIPELINE on this machine with the SageMaker container contract: each "
+        "step in its own process, independent steps in parallel, outputs in the local object "
+        "store (or S3 with --storage s3). Prints the execution id and a summary; exits 1 when "
+        "a step fails, 130 when stopped with Ctrl-C.",
+    )
+    run.add_argument("pipeline", metavar="PIPELINE", nargs="?", help=PIPELINE_HELP)
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a pipeline parameter (repeatable)",
+    )
+    run.add_argument(
+        "--max-parallel",
+        type=int,
+        default=2,
+        metavar="N",
+        help="how many steps may run at once (default: 2)",
+    )
+    run.add_argument(
+        "--no-cache", action="store_true", help="run every step, even if an identical run exists"
+    )
+    run.add_argument(
+        "--resume",
+        metavar="EXECUTION_ID",
+        help="rerun only the failed, stopped and not-run steps of that execution",
+    )
+    run.add_argument(
+        "--storage",
+        choices=("local", "s3"),
+        help="where s3:// URIs live: the local object store or S3 (default: "
+        "$SAGEPIPE_STORAGE, else local)",
+    )
+    run.add_argument(
+        "--no-requirements",
+        action="store_true",
+        help="do not install the requirements.txt of training source dirs",
+    )
+    run.set_defaults(handler=run_run)
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``["A=1", "B=x"]`` -> ``{"A": "1", "B": "x"}``."""
+    from sagepipe.local.errors import EngineError
+
+    values: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise EngineError(f"--param {item!r} must look like NAME=VALUE")
+        if name in values:
+            raise EngineError(f"--param {name} is given twice")
+        values[name] = value
+    return values
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from sagepipe.local.engine import RunOptions, resume_execution, run_pipeline
+    from sagepipe.local.errors import EngineError
+    from sagepipe.local.progress import reporter_for
+
+    options = RunOptions(
+        max_parallel=args.max_parallel,
+        use_cache=not args.no_cache,
+        storage=args.storage,
+        install_requirements=not args.no_requirements,
+    )
+    reporter = reporter_for(sys.stdout)
+    if args.resume:
+        if args.param:
+            raise EngineError(
+                "--param cannot be used with --resume: a resumed execution keeps its parameters"
+            )
+        if args.pipeline is not None:
+            _check_same_pipeline(args.pipeline, args.resume)
+        outcome = resume_execution(args.resume, options, reporter)
+    else:
+        if args.pipeline is None:
+            raise EngineError("give PIPELINE to run, or --resume EXECUTION_ID")
+        from sagepipe.definitions import load_pipeline
+
+        pipeline = load_pipeline(args.pipeline)
+        outcome = run_pipeline(pipeline, parse_params(args.param), options, reporter)
+    print_summary(outcome)
+    if outcome.status == "Succeeded":
+        return 0
+    return EXIT_STOPPED if outcome.status == "Stopped" else EXIT_FAILED
+
+
+def _check_same_pipeline(spec: str, execution_id: str) -> None:
+    from sagepipe.definitions import load_pipeline
+    from sagepipe.local.errors import EngineError
+    from sagepipe.local.store import RunStore
+    from sagepipe.storage import sagepipe_home
+
+    store = RunStore.open(sagepipe_home())
+    try:
+        recorded = store.execution(execution_id).pipeline_name
+    finally:
+        store.close()
+    name = load_pipeline(spec).name
+    if name != recorded:
+        raise EngineError(
+            f"execution {execution_id} ran pipeline {recorded!r}, not {name!r}; "
+            "resume it without PIPELINE or with the same one"
+        )
+
+
+def print_summary(outcome: ExecutionOutcome) -> None:
+    """The final summary: a line per step, then the execution's status."""
+    print()
+    for step in outcome.steps:
+        elapsed = f"{step.elapsed:.1f}s" if step.elapsed is not None else "-"
+        note = f"cached from {step.cache_source}" if step.cache_hit else ""
+        print(f"  {step.name:<24} {step.status:<10} {elapsed:>8}  {note}".rstrip())
+        if step.status in ("Failed", "Stopped") and step.failure_reason:
+            for line in step.failure_reason.splitlines():
+                print(f"      {line}")
+            if step.log_path:
+                print(f"      log: {step.log_path}")
+        for warning in step.warnings:
+            print(f"      warning: {warning}")
+    line = f"execution {outcome.execution_id}: {outcome.status}"
+    if outcome.failure_reason and outcome.status != "Succeeded":
+        line += f" ({outcome.failure_reason.splitlines()[0]})"
+    print(line, flush=True)
+    if outcome.status != "Succeeded":
+        print(f"resume with: sagepipe run --resume {outcome.execution_id}", flush=True)

@@ -1,0 +1,171 @@
+"""``sagepipe serve``, ``sagepipe transform`` and ``sagepipe invoke``.
+
+Only the standard library is imported here; the server, torch and boto3 load in handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+MODEL_HELP = "model.tar.gz path or s3:// URI, or an extracted model directory"
+
+
+def register(subparsers: Any) -> None:
+    _register_serve(subparsers)
+    _register_transform(subparsers)
+    _register_invoke(subparsers)
+
+
+def _add_code_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    parser.add_argument(
+        "--entry-point",
+        help="inference script (default: $SAGEMAKER_PROGRAM or inference.py in the code dir)",
+    )
+    parser.add_argument(
+        "--source-dir",
+        help="directory (or sourcedir.tar.gz) with the script (default: MODEL's code/)",
+    )
+
+
+def _register_serve(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="serve a model as SageMaker's PyTorch container does",
+        description="Serve MODEL over HTTP: GET /ping, POST /invocations, GET "
+        "/execution-parameters. Limits come from the model's environment "
+        "(SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_MAX_CONCURRENT_INVOCATIONS, "
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT, ...). SIGTERM drains in-flight requests.",
+    )
+    _add_code_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port; 0 picks a free one")
+    serve.add_argument("--workers", type=int, help="worker processes (default: cores)")
+    serve.add_argument(
+        "--max-batch-size",
+        type=int,
+        help="dynamic batching: largest batch (default $SAGEMAKER_TS_BATCH_SIZE or 1, off)",
+    )
+    serve.add_argument(
+        "--max-batch-delay-ms",
+        type=float,
+        help="how long an idle worker waits for a batch to fill "
+        "(default $SAGEMAKER_TS_MAX_BATCH_DELAY or 0)",
+    )
+    serve.add_argument(
+        "--max-queue",
+        type=int,
+        help="invocations a worker queues beyond its in-flight limit before answering 503 "
+        "(default $SAGEPIPE_MAX_QUEUE_SIZE or 100)",
+    )
+    serve.set_defaults(handler=run_serve)
+
+
+def _register_transform(subparsers: Any) -> None:
+    transform = subparsers.add_parser(
+        "transform",
+        help="run a batch transform job locally",
+        description="Send every object under --input through MODEL's handlers (in worker "
+        "processes, no HTTP) and write <name>.out under --output, as SageMaker does.",
+    )
+    _add_code_options(transform)
+    transform.add_argument("--input", required=True, help="file, directory or s3:// prefix")
+    transform.add_argument("--output", required=True, help="directory or s3:// prefix")
+    transform.add_argument("--content-type", default="text/csv", help="default text/csv")
+    transform.add_argument("--accept", help="default $SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT or JSON")
+    transform.add_argument("--split-type", choices=("Line", "None"), default="None")
+    transform.add_argument(
+        "--batch-strategy", choices=("SingleRecord", "MultiRecord"), default="SingleRecord"
+    )
+    transform.add_argument("--max-payload-mb", type=int, default=6, help="0 for no limit")
+    transform.add_argument("--assemble-with", choices=("Line", "None"), default="None")
+    transform.add_argument("--join-source", choices=("Input", "None"), default="None")
+    transform.add_argument("--max-concurrent", type=int, default=1, help="worker processes")
+    transform.set_defaults(handler=run_transform_command)
+
+
+def _register_invoke(subparsers: Any) -> None:
+    invoke = subparsers.add_parser(
+        "invoke",
+        help="send one request to a model server or SageMaker endpoint",
+        description="POST --data to URL_OR_NAME (a local server URL or a SageMaker endpoint "
+        "name) and write the response body to stdout.",
+    )
+    invoke.add_argument("endpoint", metavar="URL_OR_NAME")
+    invoke.add_argument("--content-type", default="application/json")
+    invoke.add_argument("--accept", default="*/*")
+    invoke.add_argument("--data", required=True, help="@FILE to send a file, else the literal text")
+    invoke.add_argument("--custom-attributes", help="X-Amzn-SageMaker-Custom-Attributes value")
+    invoke.set_defaults(handler=run_invoke)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from sagepipe.serving.server import serve
+
+    def ready(url: str) -> None:
+        print(f"sagepipe serve: listening on {url}", flush=True)
+
+    serve(
+        args.model,
+        entry_point=args.entry_point,
+        source_dir=args.source_dir,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        max_batch_size=args.max_batch_size,
+        max_batch_delay_ms=args.max_batch_delay_ms,
+        max_queue=args.max_queue,
+        on_ready=ready,
+    )
+    print("sagepipe serve: stopped", flush=True)
+    return 0
+
+
+def run_transform_command(args: argparse.Namespace) -> int:
+    from sagepipe.serving.transform import run_transform
+
+    result = run_transform(
+        args.model,
+        args.input,
+        args.output,
+        content_type=args.content_type,
+        accept=args.accept,
+        split_type=args.split_type,
+        batch_strategy=args.batch_strategy,
+        max_payload_mb=args.max_payload_mb,
+        assemble_with=args.assemble_with,
+        join_source=args.join_source,
+        max_concurrent=args.max_concurrent,
+        entry_point=args.entry_point,
+        source_dir=args.source_dir,
+    )
+    for output in result.outputs:
+        print(output)
+    print(f"transformed {result.records} records in {result.requests} requests", file=sys.stderr)
+    return 0
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sagepipe.errors import SagepipeError
+    from sagepipe.serving.deserializers import BytesDeserializer
+    from sagepipe.serving.predictor import Predictor
+    from sagepipe.serving.serializers import IdentitySerializer
+
+    if args.data.startswith("@"):
+        path = Path(args.data[1:])
+        if not path.is_file():
+            raise SagepipeError(f"--data {args.data}: {path} is not a file")
+        body = path.read_bytes()
+    else:
+        body = args.data.encode("utf-8")
+    predictor = Predictor(
+        args.endpoint, IdentitySerializer(args.content_type), BytesDeserializer(args.accept)
+    )
+    result = predictor.predict(body, custom_attributes=args.custom_attributes)
+    sys.stdout.buffer.write(result)
+    sys.stdout.buffer.flush()
+    return 0

@@ -1,0 +1,249 @@
+"""The local engine's entry points: run a pipeline, resume an execution.
+
+Example:
+    >>> outcome = run_pipeline(pipeline, {"Epochs": "3"}, RunOptions(max_parallel=2))
+    >>> outcome.status
+    'Succeeded'
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sagepipe.errors import did_you_mean
+from sagepipe.expressions import Parameter
+from sagepipe.local.errors import EngineError, UnknownStepTypeError
+from sagepipe.local.progress import Reporter, SilentReporter
+from sagepipe.local.records import DONE_STATUSES, ExecutionRecord, StepRecord
+from sagepipe.local.store import RunStore
+from sagepipe.pipeline import Pipeline
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run.
+
+    Attributes:
+        max_parallel: How many steps may run at once (>= 1).
+        use_cache: Whether a step may reuse an identical earlier run.
+        storage: Backend of ``s3://`` URIs (``local`` or ``s3``); default ``$SAGEPIPE_STORAGE``
+            or ``local``.
+        install_requirements: Whether training steps install their ``requirements.txt``.
+        home: The sagepipe home; default ``$SAGEPIPE_HOME`` or ``./.sagepipe``.
+    """
+
+    max_parallel: int = 2
+    use_cache: bool = True
+    storage: Literal["local", "s3"] | None = None
+    install_requirements: bool = True
+    home: Path | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """How an execution ended."""
+
+    execution_id: str
+    status: str
+    failure_reason: str | None
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+def resolve_parameters(pipeline: Pipeline, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The execution's parameter values: defaults, overridden by ``overrides`` (strings are
+    coerced to the parameter's type, as ``--param NAME=VALUE``).
+
+    Raises:
+        EngineError: for an undeclared parameter or a value of the wrong type.
+    """
+    declared = {p.name: p for p in pipeline.parameters}
+    values: dict[str, Any] = {name: p.default for name, p in declared.items()}
+    for name, raw in overrides.items():
+        parameter = declared.get(name)
+        if parameter is None:
+            raise EngineError(
+                f"pipeline {pipeline.name!r} has no parameter {name!r}"
+                f"{did_you_mean(name, declared)}; its parameters: "
+                f"{', '.join(sorted(declared)) or 'none'}"
+            )
+        value = parameter.coerce(raw) if isinstance(raw, str) else raw
+        # Constructing a parameter checks the value's type as it checks a default.
+        values[name] = Parameter(name, parameter.parameter_type, value).default
+    return values
+
+
+def check_runnable(pipeline: Pipeline) -> None:
+    """Validate the pipeline and check every step type has a local runner.
+
+    Raises:
+        UnknownStepTypeError: naming the step and its type, before anything runs.
+    """
+    from sagepipe.local.runners import RUNNERS
+
+    pipeline.validate()
+    for step in pipeline.execution_order():
+        runner = RUNNERS.get(step.step_type)
+        if runner is None:
+            raise UnknownStepTypeError(
+                f"step {step.name!r} has step type {step.step_type!r}, for which the local "
+                "engine has no runner; it runs: " + ", ".join(sorted(RUNNERS))
+            )
+        runner.check(step)
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    parameters: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+    reporter: Reporter | None = None,
+) -> ExecutionOutcome:
+    """Run a pipeline locally as a new execution.
+
+    Args:
+        pipeline: The pipeline.
+        parameters: Parameter overrides by name.
+        options: How to run.
+        reporter: Receives progress; default silent.
+    """
+    options = options or RunOptions()
+    _check_options(options)
+    check_runnable(pipeline)
+    values = resolve_parameters(pipeline, parameters or {})
+    home, store, storage = _open(options)
+    record = ExecutionRecord(
+        execution_id="".join(secrets.choice(_ID_ALPHABET) for _ in range(12)),
+        pipeline_name=pipeline.name,
+        ir_json=pipeline.to_json(),
+        root=str(pipeline.root),
+        parameters=values,
+        status="Executing",
+        storage=storage.backend,
+        start_time=time.time(),
+        end_time=None,
+        failure_reason=None,
+        engine_pid=os.getpid(),
+    )
+    steps = [(s.name, s.step_type) for s in pipeline.execution_order()]
+    store.create_execution(record, steps)
+    return _execute(pipeline, record, store, storage, options, home, reporter, {}, steps)
+
+
+def resume_execution(
+    execution_id: str, options: RunOptions | None = None, reporter: Reporter | None = None
+) -> ExecutionOutcome:
+    """Run again the failed, stopped and not-run steps of an execution (same id; the
+    outputs of its succeeded steps are kept). Its IR and parameters are the recorded ones;
+    code is read afresh, so a fixed script is picked up.
+
+    Raises:
+        ExecutionNotFoundError: if there is no such execution.
+        EngineError: if it is still running, or its storage backend differs.
+    """
+    options = options or RunOptions()
+    _check_options(options)
+    home, store, storage = _open(options)
+    record = store.execution(execution_id)
+    if record.status == "Executing" and _alive(record.engine_pid):
+        raise EngineError(
+            f"execution {execution_id} is still running (process {record.engine_pid}); "
+            "stop it with Ctrl-C before resuming"
+        )
+    if record.storage != storage.backend:
+        raise EngineError(
+            f"execution {execution_id} used --storage {record.storage}; resume it with the same"
+        )
+    pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
+    check_runnable(pipeline)
+    done = {
+        s.name: s.properties or {} for s in store.steps(execution_id) if s.status in DONE_STATUSES
+    }
+    to_run = [(s.name, s.step_type) for s in pipeline.execution_order() if s.name not in done]
+    store.update_execution(
+        execution_id,
+        status="Executing",
+        end_time=None,
+        failure_reason=None,
+        engine_pid=os.getpid(),
+    )
+    return _execute(pipeline, record, store, storage, options, home, reporter, done, to_run)
+
+
+def _execute(
+    pipeline: Pipeline,
+    record: ExecutionRecord,
+    store: RunStore,
+    storage: Any,
+    options: RunOptions,
+    home: Path,
+    reporter: Reporter | None,
+    done: dict[str, dict[str, Any]],
+    to_run: list[tuple[str, str]],
+) -> ExecutionOutcome:
+    from sagepipe.local.sandbox import detect_mode
+    from sagepipe.local.scheduler import Scheduler, SchedulerSettings
+
+    reporter = reporter or SilentReporter()
+    settings = SchedulerSettings(
+        home=home,
+        max_parallel=options.max_parallel,
+        use_cache=options.use_cache,
+        install_requirements=options.install_requirements,
+        opt_ml_mode=detect_mode(),
+    )
+    scheduler = Scheduler(pipeline, record, store, storage, settings, reporter, properties=done)
+    reporter.begin(record.execution_id, pipeline.name, [s.name for s in pipeline.execution_order()])
+    try:
+        status, reason = scheduler.run([name for name, _ in to_run])
+    except BaseException as exc:
+        # Never leave step processes behind, nor an execution that looks like it still runs.
+        scheduler.abort()
+        store.update_execution(
+            record.execution_id,
+            status="Failed",
+            end_time=time.time(),
+            failure_reason=f"the engine failed: {exc!r}",
+        )
+        raise
+    finally:
+        reporter.end()
+    store.update_execution(
+        record.execution_id, status=status, end_time=time.time(), failure_reason=reason
+    )
+    steps = store.steps(record.execution_id)
+    outcome = ExecutionOutcome(record.execution_id, status, reason, steps)
+    store.close()
+    return outcome
+
+
+def _open(options: RunOptions) -> tuple[Path, RunStore, Any]:
+    from sagepipe.storage import get_storage, sagepipe_home
+
+    home = (options.home or sagepipe_home()).absolute()
+    storage = get_storage(options.storage, home)
+    return home, RunStore.open(home), storage
+
+
+def _check_options(options: RunOptions) -> None:
+    if options.max_parallel < 1:
+        raise EngineError(f"--max-parallel must be at least 1, got {options.max_parallel}")
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

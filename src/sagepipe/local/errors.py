@@ -1,0 +1,29 @@
+"""Errors of the local engine."""
+
+from __future__ import annotations
+
+from sagepipe.errors import PipelineDefinitionError, SagepipeError
+
+
+class EngineError(SagepipeError):
+    """The local engine cannot run or resume an execution."""
+
+
+class UnknownStepTypeError(PipelineDefinitionError):
+    """A step's type has no local runner."""
+
+
+class ExpressionEvaluationError(EngineError):
+    """A pipeline expression cannot be evaluated against an execution's values."""
+
+
+class ExecutionNotFoundError(EngineError):
+    """An execution id names no execution in the run store."""
+
+
+class StepFailure(SagepipeError):
+    """Raised inside a step process: the step failed, with ``reason`` as its failure reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

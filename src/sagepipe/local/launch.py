@@ -1,0 +1,107 @@
+"""Starting a step's process and reading how it ended."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import IO
+
+from sagepipe.local.layout import StepLayout
+from sagepipe.local.protocol import StepRequest, StepResult
+from sagepipe.local.sandbox import unshare_command
+from sagepipe.local.uploads import roll_back
+from sagepipe.storage import Storage
+
+STEP_PROCESS_MODULE = "sagepipe.local.step_process"
+
+
+@dataclass
+class RunningStep:
+    """A step whose process is running."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    layout: StepLayout
+    started: float
+    log: IO[bytes]
+
+    def signal_group(self, signum: int) -> None:
+        """Send a signal to the step's process group (its process and the script)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
+            os.killpg(self.process.pid, signum)
+
+
+@dataclass(frozen=True)
+class StepEnd:
+    """How a step process ended, as the engine records it."""
+
+    status: str
+    failure_reason: str | None
+    result: StepResult | None
+
+
+def clear_step_dir(layout: StepLayout, storage: Storage) -> None:
+    """Remove an earlier attempt's directory, and any partial output it left."""
+    roll_back(storage, layout.uploads)
+    if layout.step_dir.exists():
+        shutil.rmtree(layout.step_dir)
+
+
+def start_step(request: StepRequest, layout: StepLayout) -> RunningStep:
+    """Write the request and start the step process, in its own process group (and its own
+    mount namespace in ``namespace`` mode), with its output going to the step log."""
+    layout.step_dir.mkdir(parents=True, exist_ok=True)
+    request.save(layout.request)
+    log = layout.log.open("ab")
+    command = [sys.executable, "-m", STEP_PROCESS_MODULE, str(layout.request)]
+    if request.opt_ml_mode == "namespace":
+        command = [*unshare_command(), *command]
+    env = dict(os.environ, SAGEPIPE_HOME=request.home, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=layout.step_dir,
+        env=env,
+        start_new_session=True,
+    )
+    return RunningStep(request.step_name, process, layout, time.time(), log)
+
+
+def collect_step(running: RunningStep, code: int, storage: Storage, stopping: bool) -> StepEnd:
+    """Read how a finished step process ended; undo the uploads of one that did not succeed.
+
+    Args:
+        running: The step.
+        code: Its exit status (negative: killed by that signal).
+        storage: Where it uploaded.
+        stopping: Whether the engine was stopping it.
+    """
+    running.log.close()
+    layout = running.layout
+    # Whatever the step process started stays in its group: nothing may outlive the step.
+    running.signal_group(signal.SIGKILL)
+    result = StepResult.load(layout.result) if layout.result.is_file() else None
+    if code == 0 and result is not None and result.status == "Succeeded":
+        layout.uploads.unlink(missing_ok=True)  # committed: a later resume must keep them
+        return StepEnd("Succeeded", None, result)
+    roll_back(storage, layout.uploads)
+    if stopping:
+        return StepEnd("Stopped", "stopped by the user", result)
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else "unknown"
+        return StepEnd("Failed", f"step process was killed by signal {-code} ({name})", result)
+    if result is None or result.status == "Succeeded":
+        return StepEnd(
+            "Failed",
+            f"step process exited with code {code} without a result; see its log {layout.log}",
+            result,
+        )
+    return StepEnd(result.status, result.failure_reason, result)

@@ -1,0 +1,95 @@
+"""What the engine hands a step process (a request) and what it hands back (a result).
+
+Both are JSON files in the step's directory. They hold only resolved values: a step process
+never evaluates expressions or reads the pipeline, so it starts fast and imports little.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+OptMlMode = Literal["namespace", "rewrite"]
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    """Everything a step process needs to run one step.
+
+    Attributes:
+        execution_id: The execution.
+        pipeline_name: The pipeline.
+        step_name: The step.
+        step_type: Selects the runner.
+        config: The step's config with every expression evaluated.
+        inputs: The step's inputs with every expression evaluated (URIs, mostly).
+        code: ``{"source_dir", "entry_point", "dependencies"}`` of the step's code, if any.
+        step_dir: The step's directory (see :class:`~sagepipe.local.layout.StepLayout`).
+        output_prefix: Where outputs go when the config names no destination.
+        job_name: The SageMaker job name of the step.
+        home: The sagepipe home (run store, local object store).
+        storage: The backend of ``s3://`` URIs.
+        opt_ml_mode: ``namespace`` (``/opt/ml`` is the work dir in a private mount
+            namespace) or ``rewrite`` (``/opt/ml`` in arguments is rewritten).
+        install_requirements: Whether a training step installs ``requirements.txt``.
+    """
+
+    execution_id: str
+    pipeline_name: str
+    step_name: str
+    step_type: str
+    config: dict[str, Any]
+    inputs: dict[str, Any]
+    code: dict[str, Any] | None
+    step_dir: str
+    output_prefix: str
+    job_name: str
+    home: str
+    storage: str
+    opt_ml_mode: OptMlMode
+    install_requirements: bool = True
+
+    def save(self, path: Path) -> None:
+        write_json(path, asdict(self))
+
+    @classmethod
+    def load(cls, path: Path) -> StepRequest:
+        return cls(**json.loads(path.read_text()))
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """How a step process ended.
+
+    Attributes:
+        status: ``Succeeded``, ``Failed`` or ``Stopped``.
+        properties: The step's properties (on success).
+        failure_reason: Why it failed.
+        outputs: ``[{"uri": ..., "objects": n}]`` for each output it uploaded.
+        warnings: Warnings to show with the step.
+        process_seconds: How long the step's own work (its script or job) ran.
+    """
+
+    status: str
+    properties: dict[str, Any] | None = None
+    failure_reason: str | None = None
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    process_seconds: float | None = None
+
+    def save(self, path: Path) -> None:
+        write_json(path, asdict(self))
+
+    @classmethod
+    def load(cls, path: Path) -> StepResult:
+        return cls(**json.loads(path.read_text()))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically, so a reader never sees half a file."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(temp, path)

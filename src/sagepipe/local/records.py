@@ -1,0 +1,111 @@
+"""What the run store keeps: executions, steps and metric points."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+StepStatus = Literal["Starting", "Executing", "Succeeded", "Failed", "Stopped", "NotRun", "Cached"]
+ExecutionStatus = Literal["Executing", "Succeeded", "Failed", "Stopped"]
+
+#: Step statuses whose properties later steps may read.
+DONE_STATUSES: frozenset[str] = frozenset({"Succeeded", "Cached"})
+#: Step statuses a resumed execution runs again.
+RERUN_STATUSES: frozenset[str] = frozenset({"Starting", "Executing", "Failed", "Stopped", "NotRun"})
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One execution of a pipeline.
+
+    Attributes:
+        execution_id: Twelve lowercase letters and digits, as SageMaker's.
+        pipeline_name: The pipeline's name.
+        ir_json: The pipeline's IR (``Pipeline.to_json()``), so the execution can be resumed.
+        root: The directory the IR's relative code paths are anchored at.
+        parameters: Parameter values of the execution.
+        status: ``Executing``, ``Succeeded``, ``Failed`` or ``Stopped``.
+        storage: The storage backend of ``s3://`` URIs (``local`` or ``s3``).
+        start_time: Seconds since the epoch.
+        end_time: Seconds since the epoch; ``None`` while running.
+        failure_reason: Why it failed or stopped.
+        engine_pid: Process id of the ``sagepipe run`` that runs it.
+    """
+
+    execution_id: str
+    pipeline_name: str
+    ir_json: str
+    root: str
+    parameters: dict[str, Any]
+    status: str
+    storage: str
+    start_time: float
+    end_time: float | None
+    failure_reason: str | None
+    engine_pid: int | None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of an execution.
+
+    Attributes:
+        execution_id: The execution.
+        name: The step's name.
+        step_type: The step's type.
+        status: A :data:`StepStatus`.
+        start_time: When it started (seconds since the epoch).
+        end_time: When it ended.
+        properties: Its recorded properties (``{"ModelArtifacts": {...}}``).
+        failure_reason: Why it failed or stopped.
+        cache_key: The sha256 of its resolved arguments, code and input content.
+        cache_hit: Whether it reused an earlier run.
+        cache_source: The execution whose run it reused.
+        log_path: Its log file.
+        work_dir: Its work directory (shaped like ``/opt/ml``).
+        pid: Process id of its step process while it runs.
+        outputs: ``[{"uri": ..., "objects": n}]``: what it uploaded, to check a cache hit.
+        warnings: Warnings shown at its end (e.g. metric definitions that never matched).
+        process_seconds: How long its step process ran.
+    """
+
+    execution_id: str
+    name: str
+    step_type: str
+    status: str
+    start_time: float | None
+    end_time: float | None
+    properties: dict[str, Any] | None
+    failure_reason: str | None
+    cache_key: str | None
+    cache_hit: bool
+    cache_source: str | None
+    log_path: str | None
+    work_dir: str | None
+    pid: int | None
+    outputs: list[dict[str, Any]]
+    warnings: list[str]
+    process_seconds: float | None
+
+    @property
+    def elapsed(self) -> float | None:
+        if self.start_time is None or self.end_time is None:
+            return None
+        return self.end_time - self.start_time
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One value of a metric, as captured from a training log."""
+
+    step_name: str
+    name: str
+    value: float
+    timestamp: float
+    index: int
+
+
+def dumps(value: Any) -> str:
+    """The JSON text stored in the run store (sorted keys, so equal values compare equal)."""
+    return json.dumps(value, sort_keys=True)

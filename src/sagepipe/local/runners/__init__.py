@@ -1,0 +1,18 @@
+"""The runner of each step type, looked up by ``Step.step_type``.
+
+Later step types plug in by adding an entry to :data:`RUNNERS`. Runner modules import only
+light modules at top level: they are imported by every step process.
+"""
+
+from __future__ import annotations
+
+from sagepipe.local.runners.base import Runner, StepContext, StepOutcome
+from sagepipe.local.runners.processing import ProcessingRunner
+from sagepipe.local.runners.training import TrainingRunner
+
+RUNNERS: dict[str, Runner] = {
+    "ProcessingStep": ProcessingRunner(),
+    "PyTorchTrainingStep": TrainingRunner(),
+}
+
+__all__ = ["RUNNERS", "Runner", "StepContext", "StepOutcome"]

@@ -1,0 +1,75 @@
+"""The runner protocol: how the engine checks a step type and how a step process runs it.
+
+A runner has two halves. :meth:`Runner.check` runs in the engine, before anything runs, on
+the IR step. :meth:`Runner.run` runs in the step's own process, from the resolved
+:class:`~sagepipe.local.protocol.StepRequest`; it raises
+:class:`~sagepipe.local.errors.StepFailure` to fail the step with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sagepipe.local.layout import StepLayout
+from sagepipe.local.protocol import OptMlMode, StepRequest
+from sagepipe.local.records import MetricPoint
+from sagepipe.local.uploads import Uploader
+from sagepipe.storage import Storage
+
+if TYPE_CHECKING:
+    from sagepipe.pipeline import Step
+
+
+@dataclass
+class StepContext:
+    """What a runner gets inside the step process.
+
+    Attributes:
+        request: The resolved step.
+        layout: The step's files.
+        storage: Storage of the execution's backend.
+        uploader: Uploads outputs so they can be rolled back if the step does not succeed.
+        log: Writes one line to the step's log.
+        opt_ml_mode: How ``/opt/ml`` is provided (see :mod:`sagepipe.local.sandbox`).
+        record_metrics: Stores metric points of the step (also when it then fails).
+    """
+
+    request: StepRequest
+    layout: StepLayout
+    storage: Storage
+    uploader: Uploader
+    log: Callable[[str], None]
+    opt_ml_mode: OptMlMode
+    record_metrics: Callable[[list[MetricPoint]], None]
+
+
+@dataclass
+class StepOutcome:
+    """What a successful step produced.
+
+    Attributes:
+        properties: Its properties, shaped like the SageMaker Describe* response.
+        outputs: ``[{"uri": ..., "objects": n}]`` for each output it uploaded.
+        warnings: Warnings shown at the end of the step.
+        process_seconds: How long its own work (script or job) ran.
+    """
+
+    properties: dict[str, Any]
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    process_seconds: float | None = None
+
+
+class Runner(Protocol):
+    """Runs one step type locally."""
+
+    def check(self, step: Step) -> None:
+        """Raise a :class:`~sagepipe.errors.PipelineDefinitionError` if the engine cannot run
+        this step (checked for every step before anything runs)."""
+        ...
+
+    def run(self, context: StepContext) -> StepOutcome:
+        """Run the step inside its step process."""
+        ...

@@ -1,0 +1,144 @@
+"""The process of one step: ``python -m sagepipe.local.step_process <request.json>``.
+
+The engine starts it in its own process group (and, where possible, its own mount
+namespace), with stdout and stderr going to the step's log. It runs the step's runner, then
+writes ``result.json``. Exit status: 0 succeeded, 1 failed, 143 stopped (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+
+from sagepipe.errors import SagepipeError
+from sagepipe.local.errors import StepFailure
+from sagepipe.local.layout import StepLayout
+from sagepipe.local.protocol import OptMlMode, StepRequest, StepResult
+from sagepipe.local.records import MetricPoint
+from sagepipe.local.uploads import Uploader, roll_back
+
+EXIT_FAILED = 1
+EXIT_STOPPED = 143
+
+
+class StepStopped(BaseException):
+    """SIGTERM arrived: the engine is stopping this step."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise StepStopped
+
+
+def log(line: str) -> None:
+    """Write one line to the step log (our stdout is the log file)."""
+    print(line, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    request = StepRequest.load(Path(argv[0]))
+    layout = StepLayout(Path(request.step_dir))
+    from sagepipe.storage import get_storage
+
+    storage = get_storage("s3" if request.storage == "s3" else "local", Path(request.home))
+    uploader = Uploader(storage, layout.uploads)
+    started = time.monotonic()
+    try:
+        result = _run(request, layout, uploader)
+    except StepStopped:
+        roll_back(storage, layout.uploads)
+        log("sagepipe: step stopped")
+        StepResult(status="Stopped", failure_reason="stopped by the user").save(layout.result)
+        return EXIT_STOPPED
+    if result.status != "Succeeded":
+        roll_back(storage, layout.uploads)
+    result.save(layout.result)
+    log(
+        f"sagepipe: step {request.step_name} {result.status.lower()} "
+        f"in {time.monotonic() - started:.2f}s"
+    )
+    return 0 if result.status == "Succeeded" else EXIT_FAILED
+
+
+def _run(request: StepRequest, layout: StepLayout, uploader: Uploader) -> StepResult:
+    from sagepipe.local.runners import RUNNERS
+    from sagepipe.local.runners.base import StepContext
+
+    log(
+        f"sagepipe: step {request.step_name} ({request.step_type}) of execution "
+        f"{request.execution_id}"
+    )
+    mode = _provide_opt_ml(request.opt_ml_mode, layout)
+    context = StepContext(
+        request=request,
+        layout=layout,
+        storage=uploader.storage,
+        uploader=uploader,
+        log=log,
+        opt_ml_mode=mode,
+        record_metrics=lambda points: _record_metrics(request, points),
+    )
+    try:
+        outcome = RUNNERS[request.step_type].run(context)
+    except StepFailure as exc:
+        log(f"sagepipe: step failed: {exc.reason}")
+        return StepResult(status="Failed", failure_reason=exc.reason)
+    except SagepipeError as exc:
+        log(f"sagepipe: step failed: {exc}")
+        return StepResult(status="Failed", failure_reason=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a step process must always report a result
+        traceback.print_exc()
+        reason = f"internal error in the {request.step_type} runner: {exc!r} (see the step log)"
+        return StepResult(status="Failed", failure_reason=reason)
+    for warning in outcome.warnings:
+        log(f"sagepipe: warning: {warning}")
+    return StepResult(
+        status="Succeeded",
+        properties=outcome.properties,
+        outputs=outcome.outputs,
+        warnings=outcome.warnings,
+        process_seconds=outcome.process_seconds,
+    )
+
+
+def _record_metrics(request: StepRequest, points: list[MetricPoint]) -> None:
+    from sagepipe.local.store import RunStore
+
+    if not points:
+        return
+    store = RunStore.open(Path(request.home))
+    try:
+        store.add_metrics(request.execution_id, points)
+    finally:
+        store.close()
+
+
+def _provide_opt_ml(mode: OptMlMode, layout: StepLayout) -> OptMlMode:
+    from sagepipe.local.sandbox import OPT_ML_ENV, SandboxError, mount_opt_ml
+
+    layout.opt_ml.mkdir(parents=True, exist_ok=True)
+    if mode == "namespace":
+        try:
+            mount_opt_ml(layout.opt_ml, layout.namespace_scratch)
+        except SandboxError as exc:
+            log(f"sagepipe: cannot mount /opt/ml ({exc}); falling back to rewrite mode")
+            mode = "rewrite"
+    if mode == "namespace":
+        log(
+            f"sagepipe: /opt/ml mode: namespace (/opt/ml is {layout.opt_ml} in a private "
+            "mount namespace)"
+        )
+    else:
+        log(
+            f"sagepipe: /opt/ml mode: rewrite (no mount namespace; /opt/ml in arguments is "
+            f"rewritten to {layout.opt_ml}, and ${OPT_ML_ENV} names it)"
+        )
+    return mode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

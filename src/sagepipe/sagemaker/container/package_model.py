@@ -1,0 +1,103 @@
+"""sagepipe's packaging script, run by the packaging step's SageMaker processing job.
+
+Standalone on purpose: it runs inside the PyTorch container, which has no sagepipe, and it
+installs nothing. It uses only the standard library and runs on Python 3.9 and later.
+
+Reads the model archive (the one ``*.tar.gz`` under the model input), and writes
+``model.tar.gz`` to the output: every member of the input except an old ``code/``, then the
+inference code shipped beside this script (``inference_code/``) under ``code/``. Only regular
+files and directories with safe relative names are copied; anything else is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tarfile
+from pathlib import Path, PurePosixPath
+
+PROCESSING = Path("/opt/ml/processing")
+CONFIG_FILE = "sagepipe_packaging.json"
+CODE_FOLDER = "inference_code"
+
+
+class PackagingError(Exception):
+    """The inputs cannot be packaged."""
+
+
+def find_archive(directory: Path) -> Path:
+    """The single ``*.tar.gz`` file under ``directory``."""
+    found = sorted(p for p in directory.rglob("*.tar.gz") if p.is_file())
+    if len(found) != 1:
+        names = ", ".join(str(p) for p in found) or "none"
+        raise PackagingError(f"expected one .tar.gz under {directory}, found: {names}")
+    return found[0]
+
+
+def safe_name(name: str) -> str:
+    """``name`` normalised, or an error when it is absolute or leaves the archive root."""
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts:
+        raise PackagingError(f"archive member {name!r} has an unsafe path")
+    return str(path)
+
+
+def package(model_archive: Path, code_dir: Path, output: Path, compression_level: int) -> int:
+    """Write ``output`` (model files plus ``code/``); returns the number of code files."""
+    code_files = sorted(p for p in code_dir.rglob("*") if p.is_file())
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # One `with` per archive: the container may run Python 3.9 (no parenthesised form).
+    with (
+        tarfile.open(model_archive, "r:gz") as source,
+        tarfile.open(output, "w:gz", compresslevel=compression_level) as target,
+    ):
+        for member in source:
+            name = safe_name(member.name)
+            if name == "code" or name.startswith("code/"):
+                continue
+            if member.isdir():
+                target.addfile(member)
+            elif member.isfile():
+                target.addfile(member, source.extractfile(member))
+            else:
+                raise PackagingError(
+                    f"model archive member {member.name!r} is not a file or directory"
+                )
+        for path in code_files:
+            arcname = "code/" + path.relative_to(code_dir).as_posix()
+            info = target.gettarinfo(str(path), arcname)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            with path.open("rb") as handle:
+                target.addfile(info, handle)
+    return len(code_files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    here = Path(__file__).resolve().parent
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model-dir", type=Path, default=PROCESSING / "input/model")
+    parser.add_argument("--code-dir", type=Path, default=here / CODE_FOLDER)
+    parser.add_argument("--output-dir", type=Path, default=PROCESSING / "output/packaged_model")
+    parser.add_argument("--config", type=Path, default=here / CONFIG_FILE)
+    args = parser.parse_args(argv)
+    config = json.loads(args.config.read_text())
+    entry_point = config["entry_point"]
+    if not (args.code_dir / entry_point).is_file():
+        print(f"packaging: entry point {entry_point} is not in {args.code_dir}", file=sys.stderr)
+        return 1
+    try:
+        archive = find_archive(args.model_dir)
+        count = package(
+            archive, args.code_dir, args.output_dir / "model.tar.gz", config["compression_level"]
+        )
+    except (PackagingError, tarfile.TarError, OSError) as exc:
+        print(f"packaging: {exc}", file=sys.stderr)
+        return 1
+    print(f"packaging: {archive.name} + {count} code files -> {args.output_dir}/model.tar.gz")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""PyTorchModelStep -> ``Model`` (CreateModel); RegistrationStep -> ``RegisterModel``
+(CreateModelPackage).
+
+The model's code is not uploaded: SageMaker's PyTorch inference container runs
+``code/<entry point>`` from inside ``model.tar.gz`` (``SAGEMAKER_SUBMIT_DIRECTORY`` is
+``/opt/ml/model/code``), which the packaging step puts there. A model package's container
+gets the same environment, with the entry point of the packaging step that produced it.
+
+SageMaker Pipelines registers model packages in the pipeline's own region; a registration
+step for another region (``regions`` in its config) is an error that says how to proceed.
+"""
+
+from __future__ import annotations
+
+from sagepipe.expressions import JsonValue
+from sagepipe.pipeline import Step
+from sagepipe.sagemaker.context import CompileContext, tags
+from sagepipe.sagemaker.errors import CompileError
+from sagepipe.sagemaker.steps.common import CompiledStep, framework_image, instance_type
+from sagepipe.sagemaker.target import literal_config
+
+DEFAULT_ENTRY_POINT = "inference.py"
+
+
+def compile_model(ctx: CompileContext, step: Step) -> list[CompiledStep]:
+    config = step.config
+    _, concrete = instance_type(ctx, step, "inference_instance_type")
+    environment = dict(config.get("container_environment") or {})
+    if "AWS_REGION" in environment:
+        environment["AWS_REGION"] = ctx.target.region
+    arguments: dict[str, JsonValue] = {
+        "ExecutionRoleArn": ctx.role(step),
+        "PrimaryContainer": {
+            "Image": framework_image(ctx, step, "inference", concrete),
+            "ModelDataUrl": ctx.object_value(step, "model_data"),
+            "Environment": dict(sorted(environment.items())),
+        },
+    }
+    if config.get("tags"):
+        arguments["Tags"] = tags(step)
+    return [CompiledStep(step.name, "Model", "CreateModel", arguments, step.name, False, True)]
+
+
+def compile_registration(ctx: CompileContext, step: Step) -> list[CompiledStep]:
+    config = step.config
+    region = literal_config(step, "region")
+    # Without an explicit regions list, registration follows the pipeline (and --region).
+    if config.get("regions") and region != ctx.target.region:
+        raise CompileError(
+            f"step {step.name!r} registers the model in {region}, but a SageMaker pipeline "
+            f"registers model packages in its own region ({ctx.target.region}); compile a "
+            f"pipeline for {region} (--region {region}, with regions: [{region}] in the "
+            "registration config), or drop the region"
+        )
+    inference_types = list(config["inference_instance_types"])
+    concrete = inference_types[0] if inference_types else "ml.m5.large"
+    container: dict[str, JsonValue] = {
+        "Image": framework_image(ctx, step, "inference", concrete),
+        "ModelDataUrl": ctx.object_value(step, "packaged_model"),
+        "Environment": _package_environment(ctx, step),
+        "Framework": config["framework"],
+    }
+    framework_version = literal_config(step, "framework_version")
+    if framework_version:
+        container["FrameworkVersion"] = framework_version
+    specification: dict[str, JsonValue] = {
+        "Containers": [container],
+        "SupportedContentTypes": list(config["content_types"]),
+        "SupportedResponseMIMETypes": list(config["response_types"]),
+    }
+    if inference_types:
+        specification["SupportedRealtimeInferenceInstanceTypes"] = inference_types
+    if config["transform_instance_types"]:
+        specification["SupportedTransformInstanceTypes"] = list(config["transform_instance_types"])
+    arguments: dict[str, JsonValue] = {
+        "ModelPackageGroupName": config["model_package_group_name"],
+        "InferenceSpecification": specification,
+        "ModelApprovalStatus": config["approval_status"],
+        "Domain": config["domain"],
+        "Task": config["task"],
+        "SkipModelValidation": "None",
+    }
+    if config.get("model_description"):
+        arguments["ModelPackageDescription"] = config["model_description"]
+    if config.get("customer_metadata"):
+        arguments["CustomerMetadataProperties"] = dict(sorted(config["customer_metadata"].items()))
+    if "payload_sample" in step.inputs:
+        arguments["SamplePayloadUrl"] = ctx.object_value(step, "payload_sample")
+    if "metrics" in step.inputs:
+        _add_metrics(ctx, step, arguments)
+    if config.get("tags"):
+        arguments["Tags"] = tags(step)
+    return [
+        CompiledStep(
+            step.name, "RegisterModel", "CreateModelPackage", arguments, step.name, False, True
+        )
+    ]
+
+
+def _package_environment(ctx: CompileContext, step: Step) -> dict[str, JsonValue]:
+    producer = ctx.producer(ctx.input_value(step, "packaged_model"))
+    entry_point = DEFAULT_ENTRY_POINT
+    if producer is not None and producer.code is not None:
+        entry_point = producer.code.entry_point
+    else:
+        ctx.warn(
+            step,
+            "packaged_model does not come from a packaging step; the package's container "
+            f"runs code/{DEFAULT_ENTRY_POINT}",
+        )
+    return {
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_PROGRAM": entry_point,
+        "SAGEMAKER_REGION": ctx.target.region,
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    }
+
+
+def _add_metrics(ctx: CompileContext, step: Step, arguments: dict[str, JsonValue]) -> None:
+    value = ctx.input_value(step, "metrics")
+    producer = ctx.producer(value)
+    if producer is not None and producer.specification.kind == "Training":
+        ctx.warn(
+            step,
+            "metrics come from a training job's FinalMetricDataList, which SageMaker cannot "
+            "attach to a model package (ModelMetrics needs a JSON report on S3); they are "
+            "not recorded. Write a metrics report with a processing step to record them",
+        )
+        return
+    arguments["ModelMetrics"] = {
+        "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": value}}
+    }

@@ -1,0 +1,208 @@
+"""Admission, queueing, dynamic batching and the response timeout of one worker.
+
+Invocations run on one inference thread per worker, one batch at a time, as a TorchServe
+backend worker runs one job at a time; the event loop keeps parsing, answering ``/ping``
+and queueing meanwhile. The thread takes whatever is queued (up to ``max_batch_size``
+requests with the same content type and accept) as soon as it is free, so batches fill by
+themselves under load and a lone request never waits, unless ``max_batch_delay_ms`` asks
+an idle worker to wait for a batch to fill.
+
+A request whose handler runs past the response timeout is answered 504, those queued
+behind it 503, and the worker then exits so the supervisor starts a fresh one, as
+TorchServe restarts a stuck backend worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sagepipe.serving.messages import Invocation, Response
+from sagepipe.serving.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from sagepipe.serving.chain import HandlerChain
+    from sagepipe.serving.protocol import Request
+
+log = logging.getLogger("sagepipe.serving")
+
+#: Exit status of a worker that gave up on a timed-out handler; the supervisor restarts it.
+EXIT_TIMED_OUT = 75
+
+
+class Job:
+    """A request waiting for its invocation, with its batching key."""
+
+    __slots__ = ("request", "invocation", "key", "response")
+
+    def __init__(self, request: Request, invocation: Invocation) -> None:
+        self.request = request
+        self.invocation = invocation
+        self.key = (invocation.content_type, invocation.accept)
+        self.response: Response | None = None
+
+
+class Dispatcher:
+    """Feeds a worker's invocations to its inference thread and answers them in order."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        settings: WorkerSettings,
+        respond: Callable[[Request, Response], None],
+        on_stuck: Callable[[], None],
+    ) -> None:
+        self.loop = loop
+        self.settings = settings
+        self.respond = respond
+        self.on_stuck = on_stuck
+        self.chain: HandlerChain | None = None
+        self.in_flight = 0
+        self.running: tuple[float, list[Job]] | None = None
+        self._inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._done: deque[Job] = deque()
+        self._delivery_pending = False
+        self._batch = settings.max_batch_size
+        self._delay = settings.max_batch_delay_ms / 1000.0
+        self._stuck = False
+
+    # ------------------------------------------------------------------ loop side
+
+    def submit(self, job: Job) -> Response | None:
+        """Queue a job; returns a 503 answer instead when the worker is full."""
+        if self.in_flight >= self.settings.capacity:
+            return Response.error(503, self._full_reason())
+        self.in_flight += 1
+        self._inbox.put(job)
+        return None
+
+    def _full_reason(self) -> str:
+        settings = self.settings
+        limit = settings.max_concurrent
+        held = (
+            f"{limit} invocations in flight (SAGEMAKER_MAX_CONCURRENT_INVOCATIONS={limit}) "
+            f"and {settings.max_queue} queued"
+            if limit
+            else f"{settings.max_queue} invocations queued"
+        )
+        return (
+            f"the worker (pid {os.getpid()}) is full: {held} (SAGEPIPE_MAX_QUEUE_SIZE="
+            f"{settings.max_queue}); retry later or raise the limits"
+        )
+
+    @property
+    def idle(self) -> bool:
+        """Whether nothing is queued or running."""
+        return self.in_flight == 0
+
+    def _deliver(self) -> None:
+        self._delivery_pending = False
+        done = self._done
+        while done:
+            job = done.popleft()
+            self.in_flight -= 1
+            if job.response is not None:
+                self.respond(job.request, job.response)
+
+    def start(self, chain: HandlerChain) -> None:
+        """Start the inference thread and the timeout check with a loaded chain."""
+        self.chain = chain
+        threading.Thread(target=self._work, name="sagepipe-inference", daemon=True).start()
+        interval = min(0.5, self.settings.timeout_s / 10)
+        self.loop.call_later(interval, self._check_timeout, interval)
+
+    def stop(self) -> None:
+        """Let the inference thread end once the queue is empty."""
+        self._inbox.put(None)
+
+    def _check_timeout(self, interval: float) -> None:
+        running = self.running
+        timeout = self.settings.timeout_s
+        if running is not None and time.monotonic() - running[0] > timeout:
+            self._give_up(running[1], timeout)
+            return
+        self.loop.call_later(interval, self._check_timeout, interval)
+
+    def _give_up(self, jobs: list[Job], timeout: float) -> None:
+        self._stuck = True
+        log.error("an invocation ran past %g s; answering 504 and restarting the worker", timeout)
+        message = (
+            f"the handler did not answer within {timeout:g} s (SAGEMAKER_MODEL_SERVER_TIMEOUT); "
+            "the worker is restarted"
+        )
+        for job in jobs:
+            self.respond(job.request, Response.error(504, message))
+        busy = Response.error(503, "the worker is restarting after a timed-out invocation; retry")
+        while True:
+            try:
+                job = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                self.respond(job.request, busy)
+        self.in_flight = 0
+        self.on_stuck()
+
+    # ------------------------------------------------------------------ inference thread
+
+    def _work(self) -> None:
+        inbox = self._inbox
+        deferred: deque[Job] = deque()
+        while True:
+            first = deferred.popleft() if deferred else inbox.get()
+            if first is None:
+                return
+            jobs = self._gather(first, deferred)
+            if jobs is None:
+                return
+            self._run(jobs)
+
+    def _gather(self, first: Job, deferred: deque[Job]) -> list[Job] | None:
+        jobs = [first]
+        if self._batch == 1:
+            return jobs
+        deadline = time.monotonic() + self._delay
+        # Same-key jobs already deferred keep their order ahead of new ones.
+        for job in list(deferred):
+            if len(jobs) >= self._batch:
+                break
+            if job.key == first.key:
+                deferred.remove(job)
+                jobs.append(job)
+        while len(jobs) < self._batch:
+            remaining = deadline - time.monotonic()
+            try:
+                job = self._inbox.get(timeout=remaining) if remaining > 0 else self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                self._inbox.put(None)
+                break
+            (jobs if job.key == first.key else deferred).append(job)
+        return jobs
+
+    def _run(self, jobs: list[Job]) -> None:
+        chain = self.chain
+        if chain is None:
+            return
+        self.running = (time.monotonic(), jobs)
+        if len(jobs) == 1:
+            responses = [chain.invoke(jobs[0].invocation)]
+        else:
+            responses = chain.invoke_batch([job.invocation for job in jobs])
+        self.running = None
+        if self._stuck:
+            return  # already answered 504; the worker is going away
+        for job, response in zip(jobs, responses, strict=True):
+            job.response = response
+        self._done.extend(jobs)
+        if not self._delivery_pending:
+            self._delivery_pending = True
+            self.loop.call_soon_threadsafe(self._deliver)

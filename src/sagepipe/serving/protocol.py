@@ -1,0 +1,226 @@
+"""HTTP/1.1 on asyncio with the ``httptools`` parser: keep-alive, pipelining, no framework.
+
+One :class:`HttpConnection` per client socket. Requests are parsed by callbacks; a request
+whose ``Content-Length`` (or streamed size) is over the limit has its body discarded as it
+arrives and is answered 413 once complete, so clients always read the answer. Responses of a
+connection go out in request order: the next pipelined request starts when the previous one
+is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import httptools
+
+from sagepipe.serving.messages import Response
+
+if TYPE_CHECKING:
+    from sagepipe.serving.worker_app import WorkerApp
+
+log = logging.getLogger("sagepipe.serving")
+
+_MAX_PIPELINED = 16
+_status_lines: dict[int, bytes] = {}
+
+
+def status_line(status: int) -> bytes:
+    """``HTTP/1.1 <code> <phrase>\\r\\n``, cached."""
+    line = _status_lines.get(status)
+    if line is None:
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        line = f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+        _status_lines[status] = line
+    return line
+
+
+def _clean(value: str) -> str:
+    # A CR or LF in a handler-chosen header would split the response (header injection).
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+def encode_response(response: Response, keep_alive: bool) -> bytes:
+    """The full response bytes: status line, headers, body."""
+    head = [
+        status_line(response.status),
+        b"Content-Type: ",
+        _clean(response.content_type).encode("latin-1", "replace"),
+        b"\r\nContent-Length: ",
+        str(len(response.body)).encode("ascii"),
+        b"\r\n",
+    ]
+    for name, value in response.headers.items():
+        head.append(f"{_clean(name)}: {_clean(value)}\r\n".encode("latin-1", "replace"))
+    if not keep_alive:
+        head.append(b"Connection: close\r\n")
+    head.append(b"\r\n")
+    head.append(response.body)
+    return b"".join(head)
+
+
+class Request:
+    """A parsed request."""
+
+    __slots__ = ("method", "path", "headers", "body", "keep_alive", "too_large", "conn")
+
+    def __init__(
+        self,
+        method: bytes,
+        path: bytes,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        keep_alive: bool,
+        too_large: bool,
+        conn: HttpConnection,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+        self.keep_alive = keep_alive
+        self.too_large = too_large
+        self.conn = conn
+
+
+class HttpConnection(asyncio.Protocol):
+    """One client connection; hands complete requests to the worker app in order."""
+
+    def __init__(self, app: WorkerApp) -> None:
+        self.app = app
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.fd = -1
+        self.busy = False
+        self.closed = False
+        self.pending: deque[Request] = deque()
+        self._url = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._too_large = False
+
+    # -------------------------------------------------------------- asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
+        self.app.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.app.connections.discard(self)
+        self.pending.clear()
+        self.app.connection_closed()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.fail(400, "protocol upgrades are not supported")
+        except httptools.HttpParserError as exc:
+            self.fail(400, f"malformed HTTP request: {exc}")
+
+    # -------------------------------------------------------------- parser callbacks
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = {}
+        self._parts = []
+        self._size = 0
+        self._too_large = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.lower()] = value
+
+    def on_headers_complete(self) -> None:
+        length = self._headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.app.max_payload:
+            self._too_large = True
+
+    def on_body(self, body: bytes) -> None:
+        if self._too_large:
+            return
+        self._size += len(body)
+        if self._size > self.app.max_payload:
+            self._too_large = True
+            self._parts = []
+        else:
+            self._parts.append(body)
+
+    def on_message_complete(self) -> None:
+        parts = self._parts
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        url = self._url
+        query = url.find(b"?")
+        request = Request(
+            self.parser.get_method(),
+            url if query < 0 else url[:query],
+            self._headers,
+            body,
+            self.parser.should_keep_alive(),
+            self._too_large,
+            self,
+        )
+        if self.busy:
+            self.pending.append(request)
+            if len(self.pending) >= _MAX_PIPELINED and self.transport is not None:
+                self.transport.pause_reading()
+            return
+        self.busy = True
+        self.app.handle(request)
+
+    # -------------------------------------------------------------- answering
+
+    def respond(self, request: Request, response: Response) -> None:
+        """Send the answer of ``request`` and start the next pipelined one."""
+        if self.closed or self.transport is None:
+            return
+        keep_alive = request.keep_alive and not self.app.draining
+        self.transport.write(encode_response(response, keep_alive))
+        if not keep_alive:
+            self.close()
+            return
+        if self.pending:
+            if len(self.pending) == _MAX_PIPELINED:
+                self.transport.resume_reading()
+            self.app.handle(self.pending.popleft())
+        else:
+            self.busy = False
+
+    def fail(self, status: int, message: str) -> None:
+        """Answer a protocol error and close the connection."""
+        if self.transport is not None and not self.closed:
+            self.transport.write(encode_response(Response.error(status, message), False))
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (pending writes are flushed first)."""
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.close()
+
+    def is_idle(self) -> bool:
+        """Whether no request of this connection is in progress."""
+        return self.closed or not self.busy
+
+
+def header_text(headers: dict[bytes, bytes], name: bytes, default: str = "") -> str:
+    """A request header as text (latin-1, as HTTP defines), or ``default``."""
+    value = headers.get(name)
+    return value.decode("latin-1") if value is not None else default
+
+
+def decoded_headers(headers: dict[bytes, bytes]) -> dict[str, Any]:
+    """All request headers as text, names lower-cased."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items()}

@@ -1,0 +1,147 @@
+"""Server settings, from the command line and the model's environment variables.
+
+The environment variables are SageMaker's (and its TorchServe toolkit's), so a model's
+container environment configures this server as it configures the official one:
+
+==========================================  =========================================
+``SAGEMAKER_MAX_PAYLOAD_IN_MB``             largest request body (default 6) -> 413
+``SAGEMAKER_MAX_CONCURRENT_INVOCATIONS``    invocations in flight per worker
+``SAGEPIPE_MAX_QUEUE_SIZE``                 more waiting per worker before 503 (100)
+``SAGEMAKER_TS_RESPONSE_TIMEOUT``,          seconds a handler may run before 504
+``SAGEMAKER_MODEL_SERVER_TIMEOUT``,         (first one set wins; default 60)
+``MMS_DEFAULT_RESPONSE_TIMEOUT``
+``SAGEMAKER_MODEL_SERVER_WORKERS``          worker processes (default: cores)
+``SAGEMAKER_TS_BATCH_SIZE``                 dynamic batching: largest batch (1 = off)
+``SAGEMAKER_TS_MAX_BATCH_DELAY``            ms to wait for a batch to fill (default 0)
+``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``    Accept used for ``*/*`` or none (JSON)
+``SAGEMAKER_PROGRAM``                       inference script (default inference.py)
+``SAGEMAKER_SUBMIT_DIRECTORY``              where the script is (default MODEL/code)
+==========================================  =========================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sagepipe.serving.errors import ServingError
+
+DEFAULT_PROGRAM = "inference.py"
+DEFAULT_MAX_PAYLOAD_MB = 6
+DEFAULT_MAX_QUEUE = 100
+DEFAULT_TIMEOUT_S = 60
+_TIMEOUT_VARIABLES = (
+    "SAGEMAKER_TS_RESPONSE_TIMEOUT",
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT",
+    "MMS_DEFAULT_RESPONSE_TIMEOUT",
+)
+
+
+class WorkerSettings(BaseModel):
+    """Everything a worker process needs; serialised to it as JSON.
+
+    Attributes:
+        model_dir: The extracted model directory.
+        code_dir: Directory of the inference script (None: defaults only).
+        program: Script file name in ``code_dir``.
+        host: Address to bind; 127.0.0.1 unless asked otherwise.
+        port: TCP port all workers share (``SO_REUSEPORT``).
+        workers: Number of worker processes.
+        threads: Torch intra-op threads per worker.
+        max_payload_bytes: Largest request body.
+        max_concurrent: Invocations in flight per worker (None: no separate limit).
+        max_queue: Invocations waiting beyond ``max_concurrent`` before 503.
+        timeout_s: Seconds a handler may run before the request is answered 504.
+        max_batch_size: Largest dynamic batch (1 disables batching).
+        max_batch_delay_ms: How long an idle worker waits for a batch to fill.
+        default_accept: Accept used when a request sends none or ``*/*``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_dir: Path
+    code_dir: Path | None
+    program: str = DEFAULT_PROGRAM
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1)
+    threads: int = Field(default=1, ge=1)
+    max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024, ge=1)
+    max_concurrent: int | None = Field(default=None, ge=1)
+    max_queue: int = Field(default=DEFAULT_MAX_QUEUE, ge=0)
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    max_batch_size: int = Field(default=1, ge=1)
+    max_batch_delay_ms: float = Field(default=0.0, ge=0)
+    default_accept: str = "application/json"
+
+    @property
+    def capacity(self) -> int:
+        """Invocations a worker holds (in flight plus queued) before answering 503."""
+        return (self.max_concurrent or 0) + self.max_queue
+
+
+def env_int(env: Mapping[str, str], name: str, default: int | None, minimum: int = 0) -> int | None:
+    """An integer environment variable, or ``default`` when unset or empty.
+
+    Raises:
+        ServingError: the value is not an integer >= ``minimum``.
+    """
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ServingError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ServingError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def settings_from_environment(
+    env: Mapping[str, str],
+    *,
+    model_dir: Path,
+    code_dir: Path | None,
+    program: str,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int | None = None,
+    max_batch_size: int | None = None,
+    max_batch_delay_ms: float | None = None,
+    max_queue: int | None = None,
+) -> WorkerSettings:
+    """Combine command-line values (which win) with the model's environment variables."""
+    cores = os.cpu_count() or 1
+    n_workers = workers or env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", None, 1) or cores
+    timeout = next(
+        (env_int(env, name, None, 1) for name in _TIMEOUT_VARIABLES if env.get(name, "").strip()),
+        DEFAULT_TIMEOUT_S,
+    )
+    payload_mb = env_int(env, "SAGEMAKER_MAX_PAYLOAD_IN_MB", DEFAULT_MAX_PAYLOAD_MB, 1)
+    batch = max_batch_size or env_int(env, "SAGEMAKER_TS_BATCH_SIZE", 1, 1) or 1
+    delay = max_batch_delay_ms
+    if delay is None:
+        delay = float(env_int(env, "SAGEMAKER_TS_MAX_BATCH_DELAY", 0) or 0)
+    queue = max_queue if max_queue is not None else env_int(
+        env, "SAGEPIPE_MAX_QUEUE_SIZE", DEFAULT_MAX_QUEUE
+    )
+    return WorkerSettings(
+        model_dir=model_dir,
+        code_dir=code_dir,
+        program=program,
+        host=host,
+        port=port,
+        workers=n_workers,
+        threads=max(1, cores // n_workers),
+        max_payload_bytes=(payload_mb or DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024,
+        max_concurrent=env_int(env, "SAGEMAKER_MAX_CONCURRENT_INVOCATIONS", None, 1),
+        max_queue=queue if queue is not None else DEFAULT_MAX_QUEUE,
+        timeout_s=float(timeout or DEFAULT_TIMEOUT_S),
+        max_batch_size=batch,
+        max_batch_delay_ms=delay,
+        default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
+    )

@@ -1,0 +1,151 @@
+"""One worker's application: routes, model state and graceful draining.
+
+Routes: ``GET /ping`` (200 once the model is loaded, 503 before), ``POST /invocations``,
+``GET /execution-parameters``. Everything else is 404 (405 for a wrong method).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sagepipe.serving.dispatcher import EXIT_TIMED_OUT, Dispatcher, Job
+from sagepipe.serving.messages import Invocation, Response
+from sagepipe.serving.protocol import HttpConnection, Request, decoded_headers, header_text
+from sagepipe.serving.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from sagepipe.serving.chain import HandlerChain
+
+log = logging.getLogger("sagepipe.serving")
+
+_HEALTHY = Response(200, b'{"status": "Healthy"}\n', "application/json")
+_LOADING = Response(503, b'{"status": "Loading"}\n', "application/json")
+
+
+class WorkerApp:
+    """Routes requests of all connections of one worker process."""
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        loop: asyncio.AbstractEventLoop,
+        on_drained: Callable[[], None],
+    ) -> None:
+        self.settings = settings
+        self.loop = loop
+        self.max_payload = settings.max_payload_bytes
+        self.connections: set[HttpConnection] = set()
+        self.dispatcher = Dispatcher(loop, settings, self._respond, self._restart)
+        self.server: asyncio.AbstractServer | None = None
+        self.draining = False
+        self.exit_code = 0
+        self._needs_headers = False
+        self._on_drained = on_drained
+        self._execution_parameters = Response(
+            200,
+            json.dumps(
+                {
+                    "MaxConcurrentTransforms": settings.workers,
+                    "BatchStrategy": "MULTI_RECORD",
+                    "MaxPayloadInMB": max(1, settings.max_payload_bytes // (1024 * 1024)),
+                }
+            ).encode(),
+            "application/json",
+        )
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is loaded and invocations are served."""
+        return self.dispatcher.chain is not None
+
+    def model_loaded(self, chain: HandlerChain) -> None:
+        """Start serving invocations with ``chain`` (called on the loop thread)."""
+        self._needs_headers = chain.needs_context
+        self.dispatcher.start(chain)
+
+    # ------------------------------------------------------------------ routing
+
+    def handle(self, request: Request) -> None:
+        """Answer one request, now or when its invocation has run."""
+        path = request.path
+        if path == b"/invocations":
+            if request.method != b"POST":
+                self._respond(request, Response.error(405, "use POST /invocations"))
+            elif request.too_large:
+                self._respond(request, self._too_large())
+            elif self.dispatcher.chain is None:
+                self._respond(request, Response.error(503, "the model is still loading"))
+            else:
+                self._invoke(request)
+        elif path == b"/ping":
+            self._respond(request, _HEALTHY if self.loaded else _LOADING)
+        elif path == b"/execution-parameters":
+            self._respond(request, self._execution_parameters)
+        else:
+            message = "not found; the routes are GET /ping, POST /invocations and " \
+                "GET /execution-parameters"
+            self._respond(request, Response.error(404, message))
+
+    def _invoke(self, request: Request) -> None:
+        headers = request.headers
+        invocation = Invocation(
+            request.body,
+            header_text(headers, b"content-type", "application/octet-stream"),
+            header_text(headers, b"accept"),
+            decoded_headers(headers) if self._needs_headers else {},
+        )
+        rejected = self.dispatcher.submit(Job(request, invocation))
+        if rejected is not None:
+            self._respond(request, rejected)
+
+    def _too_large(self) -> Response:
+        mb = self.max_payload / (1024 * 1024)
+        return Response.error(
+            413,
+            f"the request body is larger than {mb:g} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB); send "
+            "smaller requests or raise the limit",
+        )
+
+    def _respond(self, request: Request, response: Response) -> None:
+        request.conn.respond(request, response)
+        if self.draining:
+            self.check_drained()
+
+    # ------------------------------------------------------------------ draining
+
+    def begin_drain(self) -> None:
+        """Stop accepting, let in-flight requests finish, close idle connections."""
+        if self.draining:
+            return
+        self.draining = True
+        log.info("draining: finishing %d queued invocations", self.dispatcher.in_flight)
+        if self.server is not None:
+            self.server.close()
+        for conn in list(self.connections):
+            if conn.is_idle():
+                conn.close()
+        self.check_drained()
+
+    def _restart(self) -> None:
+        # The inference thread is stuck in a handler: drain what can be, then exit so the
+        # supervisor starts a fresh worker.
+        self.exit_code = EXIT_TIMED_OUT
+        self.begin_drain()
+        self.loop.call_later(1.0, self._on_drained)
+
+    def connection_closed(self) -> None:
+        """A connection went away."""
+        if self.draining:
+            self.check_drained()
+
+    def check_drained(self) -> None:
+        """Stop the worker once nothing is in flight."""
+        if self.dispatcher.idle and all(c.is_idle() for c in self.connections):
+            for conn in list(self.connections):
+                conn.close()
+            self.dispatcher.stop()
+            self._on_drained()

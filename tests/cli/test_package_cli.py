@@ -1,0 +1,121 @@
+"""``sagepipe package`` through the real entry point."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+
+def _sagepipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sagepipe", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _model_archive(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return None\n")
+    (code / "requirements.txt").write_text("numpy\n")
+    return code
+
+
+def test_package_writes_a_servable_archive(tmp_path: Path, source: Path) -> None:
+    model = _model_archive(tmp_path / "model.tar.gz", {"model.pth": b"weights" * 1000})
+    helper = tmp_path / "helper.py"
+    helper.write_text("X = 1\n")
+
+    result = _sagepipe(
+        "package",
+        str(model),
+        "--source-dir",
+        str(source),
+        "--entry-point",
+        "inference.py",
+        "--dependency",
+        str(helper),
+        "-o",
+        str(tmp_path / "out.tar.gz"),
+        "--compression-level",
+        "9",
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "1 model file(s), 3 code file(s)" in result.stdout
+    assert "requirements: code/requirements.txt" in result.stdout
+    with tarfile.open(tmp_path / "out.tar.gz") as tar:
+        assert sorted(tar.getnames()) == [
+            "code",
+            "code/helper.py",
+            "code/inference.py",
+            "code/requirements.txt",
+            "model.pth",
+        ]
+        weights = tar.extractfile("model.pth")
+        assert weights is not None and weights.read() == b"weights" * 1000
+
+
+def test_a_mistake_is_one_line_and_status_2(tmp_path: Path, source: Path) -> None:
+    model = _model_archive(tmp_path / "model.tar.gz", {"my_model/model.pth": b"w"})
+
+    result = _sagepipe(
+        "package",
+        str(model),
+        "--source-dir",
+        str(source),
+        "-o",
+        str(tmp_path / "out.tar.gz"),
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("sagepipe: error: ")
+    assert "tar czvf model.tar.gz -C my_model ." in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.tar.gz").exists()
+
+
+def test_an_archive_attack_is_refused(tmp_path: Path, source: Path) -> None:
+    model = _model_archive(tmp_path / "model.tar.gz", {"model.pth": b"w", "../escape.py": b"x"})
+
+    result = _sagepipe(
+        "package",
+        str(model),
+        "--source-dir",
+        str(source),
+        "-o",
+        str(tmp_path / "out.tar.gz"),
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert "'..'" in result.stderr
+    assert not (tmp_path.parent / "escape.py").exists()
+
+
+def test_help_lists_the_options(tmp_path: Path) -> None:
+    result = _sagepipe("package", "--help", cwd=tmp_path)
+
+    assert result.returncode == 0
+    for option in ("--source-dir", "--entry-point", "--dependency", "--compression-level"):
+        assert option in result.stdout

@@ -1,0 +1,70 @@
+"""``sagepipe serve``, ``sagepipe invoke`` and ``sagepipe transform`` through the real entry
+point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from serving.support import running_server, write_linear
+
+pytestmark = pytest.mark.slow
+
+
+def sagepipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "sagepipe", *args],
+        cwd=cwd,
+        env={**os.environ, "SAGEPIPE_HOME": str(cwd / "home")},
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def test_serve_then_invoke(tmp_path: Path) -> None:
+    model = write_linear(tmp_path / "model")
+    (tmp_path / "body.json").write_text("[[1, 2]]")
+    with running_server(model) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        ok = sagepipe("invoke", server.url, "--content-type", "application/json",
+                      "--data", "@body.json", cwd=tmp_path)
+        assert (ok.returncode, ok.stdout) == (0, b"[[5.5]]")
+        csv = sagepipe("invoke", server.url, "--content-type", "text/csv", "--accept",
+                       "text/csv", "--data", "3,4", cwd=tmp_path)
+        assert (csv.returncode, csv.stdout) == (0, b"11.5\n")
+        bad = sagepipe("invoke", server.url, "--content-type", "text/plain", "--data", "x",
+                       cwd=tmp_path)
+        assert bad.returncode == 2
+        assert b"HTTP 415" in bad.stderr and len(bad.stderr.decode().strip().splitlines()) == 1
+    assert server.process.returncode == 0
+
+
+def test_transform(tmp_path: Path) -> None:
+    model = write_linear(tmp_path / "model")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("1,2\n3,4\n")
+    result = sagepipe(
+        "transform", str(model), "--input", "in", "--output", "out", "--content-type",
+        "text/csv", "--accept", "text/csv", "--split-type", "Line", "--batch-strategy",
+        "MultiRecord", "--assemble-with", "Line", "--join-source", "Input", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "out/a.csv.out"
+    assert (tmp_path / "out" / "a.csv.out").read_text() == "1,2,5.5\n3,4,11.5\n"
+
+
+def test_user_mistakes_exit_2_with_one_line(tmp_path: Path) -> None:
+    missing = sagepipe("serve", "nope.tar.gz", "--port", "0", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert b"nope.tar.gz does not exist" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    no_model = sagepipe("serve", "empty", "--port", "0", "--workers", "1", cwd=tmp_path)
+    assert no_model.returncode == 2
+    last = no_model.stderr.decode().strip().splitlines()[-1]
+    assert last.startswith("sagepipe: error:") and "model.pt" in last and "model_fn" in last
+    no_data = sagepipe("invoke", "http://127.0.0.1:9", "--data", "@missing.json", cwd=tmp_path)
+    assert no_data.returncode == 2 and b"missing.json is not a file" in no_data.stderr

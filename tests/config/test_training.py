@@ -1,0 +1,169 @@
+"""PyTorchTrainingConfig: the exact defaults and every rule, both ways."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagepipe.config import (
+    ConfigValidationError,
+    MetricDefinition,
+    ModelHyperparameters,
+    PyTorchTrainingConfig,
+)
+
+CODE = Path(__file__).parent.parent / "resources" / "code"
+
+
+def make(**overrides: Any) -> PyTorchTrainingConfig:
+    fields: dict[str, Any] = {
+        "source_dir": str(CODE),
+        "framework_version": "2.1.0",
+        "py_version": "py310",
+    }
+    fields.update(overrides)
+    return PyTorchTrainingConfig(**fields)
+
+
+def test_defaults() -> None:
+    config = make()
+    assert config.training_instance_type == "ml.g5.12xlarge"
+    assert config.training_instance_count == 1
+    assert config.training_volume_size == 30
+    assert config.training_entry_point == "train.py"
+    assert config.hyperparameters is None
+    assert config.env == {}
+    assert config.distribution is None
+    assert config.processes_per_host is None
+    assert config.max_runtime_seconds == 86400
+    assert config.checkpoint_s3_uri is None
+    assert config.output_path is None
+    assert config.image_uri is None
+    assert config.step_type == "PyTorchTrainingStep"
+
+
+def test_default_metric_definitions_capture_the_four_metrics() -> None:
+    definitions = make().metric_definitions
+    assert [d.Name for d in definitions] == [
+        "Train Loss",
+        "Validation Loss",
+        "Validation F1 Score",
+        "Validation AUC ROC",
+    ]
+    log = (
+        "Train Loss: 0.52\nValidation Loss: 4e-1\nValidation F1 Score: 0.75\nValidation AUC ROC: .9"
+    )
+    captured = [re.search(d.Regex, log) for d in definitions]
+    assert [m.group(1) for m in captured if m] == ["0.52", "4e-1", "0.75", ".9"]
+
+
+def test_seed_usage_example() -> None:
+    hyperparameters = ModelHyperparameters(
+        id_name="customer_id",
+        label_name="target",
+        full_field_list=["customer_id", "target", "feature1", "feature2", "feature3"],
+        tab_field_list=["feature1", "feature2"],
+        cat_field_list=["feature3"],
+        learning_rate=0.001,
+        batch_size=64,
+        epochs=10,
+    )
+    config = PyTorchTrainingConfig(
+        training_instance_type="ml.g5.12xlarge",
+        training_instance_count=1,
+        training_volume_size=30,
+        training_entry_point="train.py",
+        source_dir="s3://my-bucket/scripts/",
+        framework_version="1.13.1",
+        py_version="py39",
+        hyperparameters=hyperparameters,
+        env={"CA_REPOSITORY_ARN": "arn:aws:codeartifact:us-east-1:123456789012:repository/d/r"},
+    )
+    assert config.hyperparameters == hyperparameters
+    assert config.source_dir == "s3://my-bucket/scripts/"
+
+
+@pytest.mark.parametrize("field", ["source_dir", "framework_version", "py_version"])
+def test_required_fields(field: str) -> None:
+    fields = {"source_dir": str(CODE), "framework_version": "2.1.0", "py_version": "py310"}
+    del fields[field]
+    with pytest.raises(ConfigValidationError, match=f"{field}: required field is missing"):
+        PyTorchTrainingConfig(**fields)
+
+
+VALID: list[dict[str, Any]] = [
+    {"training_instance_type": "ml.m5.xlarge"},
+    {"training_instance_type": "ml.p4d.24xlarge", "training_instance_count": 4},
+    {"training_volume_size": 500},
+    {"distribution": "torch_distributed", "processes_per_host": 2},
+    {"distribution": "pytorchddp"},
+    {"max_runtime_seconds": 60},
+    {"checkpoint_s3_uri": "s3://b/ckpt", "output_path": "s3://b/out"},
+    {"metric_definitions": [MetricDefinition(Name="acc", Regex="acc=([0-9.]+)")]},
+    {"metric_definitions": []},
+    {"source_dir": "s3://bucket/code.tar.gz", "training_entry_point": "anything.py"},
+]
+
+
+@pytest.mark.parametrize("overrides", VALID)
+def test_valid_values(overrides: dict[str, Any]) -> None:
+    config = make(**overrides)
+    for name, value in overrides.items():
+        assert getattr(config, name) == value
+
+
+INVALID: list[tuple[dict[str, Any], str, str]] = [
+    ({"training_instance_type": "m5.xlarge"}, "training_instance_type", "ml.<family>.<size>"),
+    ({"training_instance_type": "ml.x9.large"}, "training_instance_type", "unknown instance"),
+    ({"training_instance_count": 0}, "training_instance_count", "greater than or equal to 1"),
+    ({"training_volume_size": 0}, "training_volume_size", "greater than or equal to 1"),
+    ({"training_entry_point": ""}, "training_entry_point", "at least 1 character"),
+    ({"training_entry_point": "missing.py"}, "training_entry_point", "is not a file in"),
+    ({"source_dir": ""}, "source_dir", "must be given"),
+    ({"source_dir": "/no/such/dir"}, "source_dir", "does not exist"),
+    ({"framework_version": "two"}, "framework_version", "not a framework version"),
+    ({"py_version": "python3"}, "py_version", "not a Python version"),
+    ({"distribution": "mpi"}, "distribution", "torch_distributed"),
+    ({"processes_per_host": 2}, "processes_per_host", "needs distribution"),
+    ({"max_runtime_seconds": 0}, "max_runtime_seconds", "greater than or equal to 1"),
+    ({"checkpoint_s3_uri": "/tmp/ckpt"}, "checkpoint_s3_uri", "not an s3:// URI"),
+    ({"output_path": "s3://"}, "output_path", "not an s3:// URI"),
+    ({"env": {"A": 1}}, "env", "valid string"),
+    (
+        {"metric_definitions": [{"Name": "a", "Regex": "a=(.*)"}, {"Name": "a", "Regex": "(b)"}]},
+        "metric_definitions",
+        "repeat the names ['a']",
+    ),
+    ({"metric_definitions": [{"Name": "a", "Regex": "a=.*"}]}, "Regex", "one capture group"),
+    ({"metric_definitions": [{"Name": "a", "Regex": "a=(["}]}, "Regex", "does not compile"),
+    ({"metric_definitions": [{"Name": "", "Regex": "(a)"}]}, "Name", "at least 1 character"),
+    ({"hyperparameters": {"id_name": "x"}}, "hyperparameters.label_name", "required field"),
+    ({"trainning_entry_point": "x.py"}, "trainning_entry_point", "did you mean"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), INVALID)
+def test_invalid_values_name_the_field(overrides: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(ConfigValidationError) as caught:
+        make(**overrides)
+    text = str(caught.value)
+    assert field in text
+    assert message in text
+
+
+def test_relative_source_dir_is_resolved_against_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(CODE.parent)
+    assert make(source_dir="code").source_dir == str(CODE.resolve())
+
+
+def test_relative_source_dir_is_resolved_against_the_base_dir_context() -> None:
+    config = PyTorchTrainingConfig.model_validate(
+        {"source_dir": "code", "framework_version": "2.1.0", "py_version": "py310"},
+        context={"base_dir": str(CODE.parent)},
+    )
+    assert config.source_dir == str(CODE.resolve())

@@ -1,0 +1,5 @@
+"""Fixture: preprocessing script (compiled, never run by these tests)."""
+
+from helpers.columns import COLUMNS
+
+print(COLUMNS)

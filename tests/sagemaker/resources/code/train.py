@@ -1,0 +1,3 @@
+"""Fixture: training script (compiled, never run by these tests)."""
+
+print("train")

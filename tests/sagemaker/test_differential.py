@@ -1,0 +1,142 @@
+"""The example pipeline compiled by sagepipe against the same pipeline built with the
+SageMaker Python SDK 2.257.7: every step's ``Arguments``, key by key.
+
+The SDK runs in its own cached virtual environment (see ``sdk_env.py``), in a subprocess
+talking to the moto server (its session creates the default bucket). The only differences
+allowed are listed in ``ALLOWED`` with their reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagepipe.sagemaker import CompiledPipeline
+
+from .sdk_env import SdkUnavailable, reference_spec, sdk_env, sdk_python
+
+RESOURCES = Path(__file__).parent / "resources"
+
+# The SDK names the steps of its step collections <name>-<kind>.
+SDK_NAMES = {"model-CreateModel": "model", "registration-RegisterModel": "registration"}
+
+_CODE_INPUT = r"ProcessingInputs\[1\]\.S3Input\.S3Uri"
+#: (step pattern, JSON path pattern, what differs) -> why.
+ALLOWED: dict[tuple[str, str, str], str] = {
+    ("preprocess|packaging|payload", _CODE_INPUT, "value"): (
+        "the code input: the SDK's ScriptProcessor ships the one script file; sagepipe ships "
+        "the content-hashed prefix holding the whole source directory (and, for its own "
+        "steps, the script's config), so sibling modules import"
+    ),
+    ("train", r"DebugHookConfig", "only SDK"): (
+        "the SDK turns on the Debugger hook by default; sagepipe does not configure Debugger"
+    ),
+    ("train", r"ProfilerConfig", "only SDK"): (
+        "the SDK turns on the Profiler config by default; sagepipe does not configure it"
+    ),
+    ("endpoint-Config|endpoint", r"Tags", "only SDK"): (
+        "the SDK writes an empty Tags list; sagepipe writes Tags only when there are tags"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def sdk_definition(
+    request: pytest.FixtureRequest,
+    compiled_example: CompiledPipeline,
+    moto_s3: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    cache = Path(request.config.cache.mkdir("sagemaker-sdk-2.257.7"))
+    try:
+        python = sdk_python(cache)
+    except SdkUnavailable as exc:
+        pytest.skip(f"the SageMaker SDK cannot be installed here (no package index?): {exc}")
+    work = tmp_path_factory.mktemp("sdk")
+    spec = work / "spec.json"
+    spec.write_text(json.dumps(reference_spec(compiled_example.definition)))
+    out = work / "definition.json"
+    done = subprocess.run(
+        [str(python), str(RESOURCES / "sdk_reference.py"), str(spec), str(out)],
+        env=sdk_env(work, moto_s3),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    definition: dict[str, Any] = json.loads(out.read_text())
+    return definition
+
+
+def renamed(value: Any) -> Any:
+    """The SDK's value with its step names replaced by sagepipe's."""
+    text = json.dumps(value)
+    for sdk, ours in SDK_NAMES.items():
+        text = text.replace(f"Steps.{sdk}.", f"Steps.{ours}.")
+    return json.loads(text)
+
+
+def differences(ours: Any, theirs: Any, path: str = "") -> list[tuple[str, str]]:
+    """``(path, what)`` for every difference: ``only sagepipe``, ``only SDK``, ``value``."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        found: list[tuple[str, str]] = []
+        for key in sorted(set(ours) | set(theirs)):
+            where = f"{path}.{key}" if path else key
+            if key not in theirs:
+                found.append((where, "only sagepipe"))
+            elif key not in ours:
+                found.append((where, "only SDK"))
+            else:
+                found.extend(differences(ours[key], theirs[key], where))
+        return found
+    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        found = []
+        for index, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            found.extend(differences(a, b, f"{path}[{index}]"))
+        return found
+    return [] if ours == theirs else [(path, "value")]
+
+
+def allowed(step: str, path: str, what: str) -> str | None:
+    for (steps, pattern, kind), reason in ALLOWED.items():
+        if kind == what and re.fullmatch(steps, step) and re.fullmatch(pattern, path):
+            return reason
+    return None
+
+
+@pytest.mark.slow
+def test_arguments_match_the_sdk(
+    compiled_example: CompiledPipeline, sdk_definition: dict[str, Any]
+) -> None:
+    ours = {s["Name"]: s for s in compiled_example.definition["Steps"]}  # type: ignore[union-attr, index]
+    theirs = {SDK_NAMES.get(s["Name"], s["Name"]): s for s in sdk_definition["Steps"]}
+    assert set(ours) == set(theirs)
+    unexpected: list[str] = []
+    used: set[str] = set()
+    for name in sorted(ours):
+        assert ours[name]["Type"] == theirs[name]["Type"], name  # type: ignore[index]
+        for path, what in differences(ours[name]["Arguments"], renamed(theirs[name]["Arguments"])):  # type: ignore[index]
+            reason = allowed(name, path, what)
+            if reason is None:
+                unexpected.append(f"{name}: {path}: {what}")
+            else:
+                used.add(reason)
+    assert unexpected == [], "\n".join(unexpected)
+    assert used == set(ALLOWED.values()), "an allowed difference no longer occurs: update ALLOWED"
+
+
+@pytest.mark.slow
+def test_parameters_and_experiment_config_match_the_sdk(
+    compiled_example: CompiledPipeline, sdk_definition: dict[str, Any]
+) -> None:
+    definition = compiled_example.definition
+    assert definition["Version"] == sdk_definition["Version"]
+    assert definition["PipelineExperimentConfig"] == sdk_definition["PipelineExperimentConfig"]
+    by_name = sorted(sdk_definition["Parameters"], key=lambda p: p["Name"])
+    assert definition["Parameters"] == by_name

@@ -1,0 +1,158 @@
+"""Batch transform writes ``<name>.out`` with SageMaker's record semantics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sagepipe.serving import transform_records as tr
+from sagepipe.serving.errors import TransformError
+from sagepipe.serving.transform import run_transform
+
+from .support import write_code, write_linear
+
+CSV = b"1,2\n3,4\n\n5,6\n"
+JSON_LINES = b'{"id": "a", "x": [[1, 2]]}\n[[3, 4]]\n'
+
+JSON_FEATURES = """
+    import json
+
+    def input_fn(request_body, content_type):
+        import torch
+        rows = [json.loads(line) for line in request_body.splitlines() if line.strip()]
+        return torch.tensor([r["x"][0] if isinstance(r, dict) else r[0] for r in rows], dtype=torch.float32)
+
+    def output_fn(prediction, accept):
+        return "\\n".join(json.dumps(row) for row in prediction.tolist()), accept
+"""
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_linear(tmp_path_factory.mktemp("transform") / "model")
+
+
+# ---------------------------------------------------------------- record semantics (no I/O)
+
+
+def test_line_split_skips_blank_lines_and_keeps_line_numbers() -> None:
+    records = tr.split_records(b"a\r\n\nb\n", "Line")
+    assert [(r.number, r.data) for r in records] == [(1, b"a"), (3, b"b")]
+    assert [r.data for r in tr.split_records(b"a\nb", "None")] == [b"a\nb"]
+
+
+def test_multi_record_batches_fill_up_to_the_payload() -> None:
+    records = [tr.Record(i, b"x" * 4) for i in range(1, 6)]
+    batches = list(tr.mini_batches(records, "MultiRecord", 10, "f"))
+    assert [b.body for b in batches] == [b"xxxx\nxxxx", b"xxxx\nxxxx", b"xxxx"]
+    assert batches[0].describe() == "records 1-2" and batches[2].describe() == "record 5"
+    with pytest.raises(TransformError, match="f: record 1 is 4 bytes"):
+        list(tr.mini_batches(records, "SingleRecord", 3, "f"))
+
+
+def test_json_join_adds_sagemaker_output_or_wraps_the_input() -> None:
+    joined = tr.join_record(b'{"id": 1}', b"[0.5]", "application/json", "application/json")
+    assert json.loads(joined) == {"id": 1, "SageMakerOutput": [0.5]}
+    wrapped = tr.join_record(b"[1, 2]", b"7", "application/json", "application/json")
+    assert json.loads(wrapped) == {"SageMakerInput": [1, 2], "SageMakerOutput": 7}
+    assert tr.join_record(b"1,2", b"3.5", "text/csv", "text/csv") == b"1,2,3.5"
+
+
+# ---------------------------------------------------------------- whole jobs
+
+
+@pytest.mark.slow
+def test_line_single_record_assembled_by_line(tmp_path: Path, model: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "data.csv").write_bytes(CSV)
+    (tmp_path / "in" / "nested").mkdir()
+    (tmp_path / "in" / "nested" / "more.csv").write_bytes(b"0,0\n")
+    result = run_transform(
+        str(model), str(tmp_path / "in"), str(tmp_path / "out"),
+        content_type="text/csv", accept="text/csv", split_type="Line",
+        batch_strategy="SingleRecord", assemble_with="Line", max_concurrent=2,
+    )
+    assert (result.records, result.requests) == (4, 4)
+    assert (tmp_path / "out" / "data.csv.out").read_bytes() == b"5.5\n11.5\n17.5\n"
+    assert (tmp_path / "out" / "nested" / "more.csv.out").read_bytes() == b"0.5\n"
+
+
+@pytest.mark.slow
+def test_multi_record_joined_with_the_input(tmp_path: Path, model: Path) -> None:
+    (tmp_path / "data.csv").write_bytes(CSV)
+    result = run_transform(
+        str(model), str(tmp_path / "data.csv"), str(tmp_path / "out"),
+        content_type="text/csv", accept="text/csv", split_type="Line",
+        batch_strategy="MultiRecord", assemble_with="Line", join_source="Input",
+    )
+    assert result.requests == 1
+    assert (tmp_path / "out" / "data.csv.out").read_bytes() == b"1,2,5.5\n3,4,11.5\n5,6,17.5\n"
+
+
+@pytest.mark.slow
+def test_whole_objects_concatenated(tmp_path: Path, model: Path) -> None:
+    (tmp_path / "data.csv").write_bytes(CSV)
+    run_transform(
+        str(model), str(tmp_path / "data.csv"), str(tmp_path / "out"),
+        content_type="text/csv", accept="application/json",
+    )
+    assert (tmp_path / "out" / "data.csv.out").read_bytes() == b"[[5.5], [11.5], [17.5]]"
+
+
+@pytest.mark.slow
+def test_json_lines_joined_with_json_input(tmp_path: Path) -> None:
+    model = write_linear(tmp_path / "model")
+    write_code(model, JSON_FEATURES)
+    (tmp_path / "data.jsonl").write_bytes(JSON_LINES)
+    run_transform(
+        str(model), str(tmp_path / "data.jsonl"), str(tmp_path / "out"),
+        content_type="application/json", accept="application/json", split_type="Line",
+        batch_strategy="MultiRecord", assemble_with="Line", join_source="Input",
+    )
+    lines = (tmp_path / "out" / "data.jsonl.out").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"id": "a", "x": [[1, 2]], "SageMakerOutput": [5.5]},
+        {"SageMakerInput": [[3, 4]], "SageMakerOutput": [11.5]},
+    ]
+
+
+@pytest.mark.slow
+def test_a_failing_record_fails_the_job_naming_file_and_record(tmp_path: Path, model: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bad.csv").write_bytes(b"1,2\n3,4\n1,2,3\n")
+    with pytest.raises(TransformError) as raised:
+        run_transform(
+            str(model), str(tmp_path / "in"), str(tmp_path / "out"),
+            content_type="text/csv", accept="text/csv", split_type="Line",
+            batch_strategy="SingleRecord", assemble_with="Line",
+        )
+    message = str(raised.value)
+    assert "bad.csv, record 3" in message and "HTTP 400" in message and "shape (3,)" in message
+    assert not (tmp_path / "out" / "bad.csv.out").exists()
+
+
+def test_join_needs_line_assembly(tmp_path: Path, model: Path) -> None:
+    with pytest.raises(TransformError, match="--assemble-with Line"):
+        run_transform(str(model), str(tmp_path), str(tmp_path / "out"), join_source="Input")
+
+
+@pytest.mark.slow
+def test_s3_input_and_output_through_the_storage_layer(
+    tmp_path: Path, model: Path, sagepipe_home_dir: Path
+) -> None:
+    from sagepipe.storage import get_storage
+
+    storage = get_storage()
+    source = tmp_path / "data.csv"
+    source.write_bytes(CSV)
+    storage.put_file(source, "s3://bucket/input/part/data.csv")
+    result = run_transform(
+        str(model), "s3://bucket/input", "s3://bucket/output",
+        content_type="text/csv", accept="text/csv", split_type="Line",
+        batch_strategy="MultiRecord", assemble_with="Line",
+    )
+    assert result.outputs == ["s3://bucket/output/part/data.csv.out"]
+    storage.get_file("s3://bucket/output/part/data.csv.out", tmp_path / "got")
+    assert (tmp_path / "got").read_bytes() == b"5.5\n11.5\n17.5\n"
