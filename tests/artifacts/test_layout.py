@@ -84,6 +84,16 @@ def test_the_extra_top_directory_mistake_says_how_to_rebuild(tmp_path: Path) -> 
     assert report.model_files == ("model.pth",)
 
 
+def test_the_mistake_is_found_behind_a_dot_entry(tmp_path: Path) -> None:
+    archive = write_archive(
+        tmp_path / "model.tar.gz",
+        [directory("."), directory("./export"), file("./export/model.pth", b"w")],
+    )
+
+    with pytest.raises(ArchiveLayoutError, match="-C export"):
+        validate_model_archive(archive)
+
+
 def test_an_archive_holding_only_code_is_not_the_mistake(tmp_path: Path) -> None:
     archive = write_archive(tmp_path / "m.tar.gz", [file("code/inference.py", b"")])
 

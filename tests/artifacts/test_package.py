@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sagepipe.artifacts.errors import ArchiveLayoutError, PackagingError
+from sagepipe.artifacts.errors import ArchiveFormatError, ArchiveLayoutError, PackagingError
 from sagepipe.artifacts.package import package_model
 from sagepipe.artifacts.safety import UnsafeArchiveError, safe_extract
 
@@ -154,6 +154,21 @@ def test_archive_attacks_are_rejected_and_nothing_is_written(
     assert not list(tmp_path.parent.glob("evil*"))
 
 
+@pytest.mark.parametrize("payload", ["random", "text"])
+def test_corrupt_model_bytes_are_refused(tmp_path: Path, source_dir: Path, payload: str) -> None:
+    data = random_bytes(300_000, 4) if payload == "random" else b"weights, " * 40_000
+    archive = write_archive(tmp_path / "model.tar.gz", [file("model.pth", data)])
+    corrupted = bytearray(archive.read_bytes())
+    for index in range(len(corrupted) // 2, len(corrupted) // 2 + 64):
+        corrupted[index] ^= 0x5A
+    archive.write_bytes(bytes(corrupted))
+    output = tmp_path / "out" / "packaged.tar.gz"
+
+    with pytest.raises(ArchiveFormatError, match="corrupt"):
+        package_model(archive, source_dir, "inference.py", [], output)
+    assert not output.exists()
+
+
 def test_the_extra_directory_mistake_is_refused(tmp_path: Path, source_dir: Path) -> None:
     members = [directory("my_model"), file("my_model/model.pth", b"w")]
 
@@ -231,3 +246,19 @@ def test_one_thread_gives_the_same_archive_content(tmp_path: Path, source_dir: P
         (tmp_path / "2.tar.gz").read_bytes()
     )
     assert one.uncompressed_bytes == two.uncompressed_bytes
+
+
+def test_packaging_in_place_replaces_the_input(tmp_path: Path, source_dir: Path) -> None:
+    archive = write_archive(tmp_path / "model.tar.gz", [file("model.pth", b"weights")])
+
+    package_model(archive, source_dir, "inference.py", [], archive)
+
+    assert sorted(names(archive)) == [
+        "code",
+        "code/helpers",
+        "code/helpers/__init__.py",
+        "code/inference.py",
+        "code/requirements.txt",
+        "model.pth",
+    ]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -30,14 +30,31 @@ def test_serve_then_invoke(tmp_path: Path) -> None:
     (tmp_path / "body.json").write_text("[[1, 2]]")
     with running_server(model) as server:
         assert server.url.startswith("http://127.0.0.1:")
-        ok = sagepipe("invoke", server.url, "--content-type", "application/json",
-                      "--data", "@body.json", cwd=tmp_path)
+        ok = sagepipe(
+            "invoke",
+            server.url,
+            "--content-type",
+            "application/json",
+            "--data",
+            "@body.json",
+            cwd=tmp_path,
+        )
         assert (ok.returncode, ok.stdout) == (0, b"[[5.5]]")
-        csv = sagepipe("invoke", server.url, "--content-type", "text/csv", "--accept",
-                       "text/csv", "--data", "3,4", cwd=tmp_path)
+        csv = sagepipe(
+            "invoke",
+            server.url,
+            "--content-type",
+            "text/csv",
+            "--accept",
+            "text/csv",
+            "--data",
+            "3,4",
+            cwd=tmp_path,
+        )
         assert (csv.returncode, csv.stdout) == (0, b"11.5\n")
-        bad = sagepipe("invoke", server.url, "--content-type", "text/plain", "--data", "x",
-                       cwd=tmp_path)
+        bad = sagepipe(
+            "invoke", server.url, "--content-type", "text/plain", "--data", "x", cwd=tmp_path
+        )
         assert bad.returncode == 2
         assert b"HTTP 415" in bad.stderr and len(bad.stderr.decode().strip().splitlines()) == 1
     assert server.process.returncode == 0
@@ -48,9 +65,25 @@ def test_transform(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.csv").write_text("1,2\n3,4\n")
     result = sagepipe(
-        "transform", str(model), "--input", "in", "--output", "out", "--content-type",
-        "text/csv", "--accept", "text/csv", "--split-type", "Line", "--batch-strategy",
-        "MultiRecord", "--assemble-with", "Line", "--join-source", "Input", cwd=tmp_path,
+        "transform",
+        str(model),
+        "--input",
+        "in",
+        "--output",
+        "out",
+        "--content-type",
+        "text/csv",
+        "--accept",
+        "text/csv",
+        "--split-type",
+        "Line",
+        "--batch-strategy",
+        "MultiRecord",
+        "--assemble-with",
+        "Line",
+        "--join-source",
+        "Input",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == "out/a.csv.out"

@@ -134,7 +134,10 @@ class Server:
     def invoke(
         self, body: bytes, content_type: str, accept: str | None = None, **headers: str
     ) -> tuple[int, dict[str, str], bytes]:
-        sent = {"Content-Type": content_type, **{k.replace("_", "-"): v for k, v in headers.items()}}
+        sent = {
+            "Content-Type": content_type,
+            **{k.replace("_", "-"): v for k, v in headers.items()},
+        }
         if accept is not None:
             sent["Accept"] = accept
         return self.request("POST", "/invocations", body, sent)

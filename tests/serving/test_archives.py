@@ -31,7 +31,9 @@ def file_member(name: str, data: bytes = b"x") -> tuple[tarfile.TarInfo, bytes]:
     return info, data
 
 
-def link_member(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile.TarInfo, None]:
+def link_member(
+    name: str, target: str, kind: bytes = tarfile.SYMTYPE
+) -> tuple[tarfile.TarInfo, None]:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.linkname = target
@@ -74,7 +76,10 @@ def test_serve_rejects_a_malicious_archive_with_one_line(tmp_path: Path) -> None
     archive = make_tar(tmp_path / "model.tar.gz", MALICIOUS["dotdot"])
     result = subprocess.run(
         [sys.executable, "-m", "sagepipe", "serve", str(archive), "--port", "0"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "escape" in result.stderr and "../escaped.txt" in result.stderr
@@ -103,7 +108,9 @@ def test_environment_names_the_program_and_submit_directory(tmp_path: Path) -> N
     assert (source.code_dir, source.program) == (elsewhere.resolve(), "serve.py")
     container = {"SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
     write_code(model, "")
-    assert prepare_model(str(model), tmp_path / "w2", container).code_dir == (model / "code").resolve()
+    assert (
+        prepare_model(str(model), tmp_path / "w2", container).code_dir == (model / "code").resolve()
+    )
 
 
 def test_a_missing_explicit_entry_point_is_an_error(tmp_path: Path) -> None:

@@ -65,8 +65,10 @@ def mlp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def unbatched(mlp: Path) -> Iterator[list[np.ndarray]]:
     with running_server(mlp) as server:
-        yield [from_npy(server.invoke(npy(x), "application/x-npy", "application/x-npy")[2])
-               for x in INPUTS]
+        yield [
+            from_npy(server.invoke(npy(x), "application/x-npy", "application/x-npy")[2])
+            for x in INPUTS
+        ]
 
 
 @pytest.mark.parametrize("content_type", ["application/x-npy", "application/json"])

@@ -105,4 +105,7 @@ def test_json_decodes_to_float32_like_the_toolkit() -> None:
 def test_media_type_parameters_are_ignored() -> None:
     tensor = defaults.default_input_fn("[1]", "application/json; charset=utf-8")
     assert tensor.tolist() == [1.0]
-    assert codecs.parse_accept("text/csv;q=0.9, application/json") == ["text/csv", "application/json"]
+    assert codecs.parse_accept("text/csv;q=0.9, application/json") == [
+        "text/csv",
+        "application/json",
+    ]

@@ -55,7 +55,12 @@ def test_default_predictor_is_npy_both_ways(server: Server) -> None:
     ("serializer", "deserializer", "data", "expected"),
     [
         (JSONSerializer(), JSONDeserializer(), [[1, 2]], [[5.5]]),
-        (JSONSerializer(), NumpyDeserializer(accept="application/json"), np.array([[0, 1]]), [[2.5]]),
+        (
+            JSONSerializer(),
+            NumpyDeserializer(accept="application/json"),
+            np.array([[0, 1]]),
+            [[2.5]],
+        ),
         (CSVSerializer(), CSVDeserializer(), [[1, 2], [3, 4]], [["5.5"], ["11.5"]]),
         (CSVSerializer(), NumpyDeserializer(accept="text/csv"), np.array([[1, 2]]), 5.5),
         (NumpySerializer(dtype="float32"), NumpyDeserializer(), [[0, 0]], [[0.5]]),
@@ -123,11 +128,18 @@ def test_deploy_and_delete_endpoint(tmp_path: Path) -> None:
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(model / "model.pt", arcname="model.pt")
     pytorch_model = sagepipe.PyTorchModel(
-        model_data=str(archive), entry_point="serve.py", source_dir=str(source),
-        framework_version="2.1.0", py_version="py310", env={"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
+        model_data=str(archive),
+        entry_point="serve.py",
+        source_dir=str(source),
+        framework_version="2.1.0",
+        py_version="py310",
+        env={"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
     )
-    predictor = pytorch_model.deploy(instance_type="local", initial_instance_count=1,
-                                     deserializer=StringDeserializer(accept="text/plain"))
+    predictor = pytorch_model.deploy(
+        instance_type="local",
+        initial_instance_count=1,
+        deserializer=StringDeserializer(accept="text/plain"),
+    )
     port = int(predictor.endpoint_name.rsplit(":", 1)[1])
     assert predictor.predict(np.array([[1, 1]], dtype=np.float32)) == "[[3.5]]"
     predictor.delete_endpoint()
@@ -142,6 +154,8 @@ def test_deploy_rejects_remote_instance_types(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_deploy_reports_why_the_server_could_not_start(tmp_path: Path) -> None:
-    write_code(tmp_path / "model", "def model_fn(model_dir):\n    raise ValueError('no weights here')\n")
+    write_code(
+        tmp_path / "model", "def model_fn(model_dir):\n    raise ValueError('no weights here')\n"
+    )
     with pytest.raises(ServingError, match="no weights here"):
         sagepipe.PyTorchModel(model_data=str(tmp_path / "model")).deploy(workers=1)

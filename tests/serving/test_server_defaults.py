@@ -35,7 +35,7 @@ def error_message(body: bytes) -> str:
 
 
 def test_ping_and_execution_parameters(server: Server) -> None:
-    status, headers, body = server.request("GET", "/ping")
+    status, _, body = server.request("GET", "/ping")
     assert status == 200 and json.loads(body) == {"status": "Healthy"}
     status, _, body = server.request("GET", "/execution-parameters")
     assert status == 200
@@ -158,7 +158,10 @@ def test_chunked_body_over_the_limit_is_413(server: Server) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     chunks = (b"1," * 100_000 for _ in range(8))
     connection.request(
-        "POST", "/invocations", body=chunks, headers={"Content-Type": "text/csv"},
+        "POST",
+        "/invocations",
+        body=chunks,
+        headers={"Content-Type": "text/csv"},
         encode_chunked=True,
     )
     response = connection.getresponse()

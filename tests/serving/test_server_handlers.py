@@ -42,7 +42,8 @@ HANDLERS = """
     def predict_fn(data, model, context):
         attributes = context.custom_attributes
         if attributes:
-            context.set_response_header(0, "X-Amzn-SageMaker-Custom-Attributes", "echo=" + attributes)
+            name = "X-Amzn-SageMaker-Custom-Attributes"
+            context.set_response_header(0, name, "echo=" + attributes)
         with torch.no_grad():
             y = model["net"](torch.tensor(data.get("x", [[0.0, 0.0]]))).tolist()
         return {
@@ -142,8 +143,12 @@ def test_output_fn_may_return_bytes_str_or_a_tuple(
     ("content_type", "body", "status", "message"),
     [
         ("application/x-boom", b"{}", 500, "input_fn raised ValueError: input exploded"),
-        ("application/json", json_body({"kind": "crash"}), 500,
-         "output_fn raised RuntimeError: output exploded"),
+        (
+            "application/json",
+            json_body({"kind": "crash"}),
+            500,
+            "output_fn raised RuntimeError: output exploded",
+        ),
         ("application/json", json_body({"x": [[1.0]]}), 500, "predict_fn raised RuntimeError"),
         ("application/x-teapot", b"{}", 418, "I am a teapot"),
     ],

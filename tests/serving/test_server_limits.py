@@ -45,7 +45,9 @@ def slow_model(tmp_path: Path) -> Path:
     return model
 
 
-def invoke_in_thread(server: Server, payload: dict[str, float], results: list[object]) -> threading.Thread:
+def invoke_in_thread(
+    server: Server, payload: dict[str, float], results: list[object]
+) -> threading.Thread:
     def run() -> None:
         status, _, body = server.invoke(json_body(payload), "application/json")
         results.append((status, json.loads(body)))

@@ -22,7 +22,8 @@ JSON_FEATURES = """
     def input_fn(request_body, content_type):
         import torch
         rows = [json.loads(line) for line in request_body.splitlines() if line.strip()]
-        return torch.tensor([r["x"][0] if isinstance(r, dict) else r[0] for r in rows], dtype=torch.float32)
+        features = [r["x"][0] if isinstance(r, dict) else r[0] for r in rows]
+        return torch.tensor(features, dtype=torch.float32)
 
     def output_fn(prediction, accept):
         return "\\n".join(json.dumps(row) for row in prediction.tolist()), accept
@@ -70,9 +71,15 @@ def test_line_single_record_assembled_by_line(tmp_path: Path, model: Path) -> No
     (tmp_path / "in" / "nested").mkdir()
     (tmp_path / "in" / "nested" / "more.csv").write_bytes(b"0,0\n")
     result = run_transform(
-        str(model), str(tmp_path / "in"), str(tmp_path / "out"),
-        content_type="text/csv", accept="text/csv", split_type="Line",
-        batch_strategy="SingleRecord", assemble_with="Line", max_concurrent=2,
+        str(model),
+        str(tmp_path / "in"),
+        str(tmp_path / "out"),
+        content_type="text/csv",
+        accept="text/csv",
+        split_type="Line",
+        batch_strategy="SingleRecord",
+        assemble_with="Line",
+        max_concurrent=2,
     )
     assert (result.records, result.requests) == (4, 4)
     assert (tmp_path / "out" / "data.csv.out").read_bytes() == b"5.5\n11.5\n17.5\n"
@@ -83,9 +90,15 @@ def test_line_single_record_assembled_by_line(tmp_path: Path, model: Path) -> No
 def test_multi_record_joined_with_the_input(tmp_path: Path, model: Path) -> None:
     (tmp_path / "data.csv").write_bytes(CSV)
     result = run_transform(
-        str(model), str(tmp_path / "data.csv"), str(tmp_path / "out"),
-        content_type="text/csv", accept="text/csv", split_type="Line",
-        batch_strategy="MultiRecord", assemble_with="Line", join_source="Input",
+        str(model),
+        str(tmp_path / "data.csv"),
+        str(tmp_path / "out"),
+        content_type="text/csv",
+        accept="text/csv",
+        split_type="Line",
+        batch_strategy="MultiRecord",
+        assemble_with="Line",
+        join_source="Input",
     )
     assert result.requests == 1
     assert (tmp_path / "out" / "data.csv.out").read_bytes() == b"1,2,5.5\n3,4,11.5\n5,6,17.5\n"
@@ -95,8 +108,11 @@ def test_multi_record_joined_with_the_input(tmp_path: Path, model: Path) -> None
 def test_whole_objects_concatenated(tmp_path: Path, model: Path) -> None:
     (tmp_path / "data.csv").write_bytes(CSV)
     run_transform(
-        str(model), str(tmp_path / "data.csv"), str(tmp_path / "out"),
-        content_type="text/csv", accept="application/json",
+        str(model),
+        str(tmp_path / "data.csv"),
+        str(tmp_path / "out"),
+        content_type="text/csv",
+        accept="application/json",
     )
     assert (tmp_path / "out" / "data.csv.out").read_bytes() == b"[[5.5], [11.5], [17.5]]"
 
@@ -107,9 +123,15 @@ def test_json_lines_joined_with_json_input(tmp_path: Path) -> None:
     write_code(model, JSON_FEATURES)
     (tmp_path / "data.jsonl").write_bytes(JSON_LINES)
     run_transform(
-        str(model), str(tmp_path / "data.jsonl"), str(tmp_path / "out"),
-        content_type="application/json", accept="application/json", split_type="Line",
-        batch_strategy="MultiRecord", assemble_with="Line", join_source="Input",
+        str(model),
+        str(tmp_path / "data.jsonl"),
+        str(tmp_path / "out"),
+        content_type="application/json",
+        accept="application/json",
+        split_type="Line",
+        batch_strategy="MultiRecord",
+        assemble_with="Line",
+        join_source="Input",
     )
     lines = (tmp_path / "out" / "data.jsonl.out").read_text().splitlines()
     assert [json.loads(line) for line in lines] == [
@@ -124,9 +146,14 @@ def test_a_failing_record_fails_the_job_naming_file_and_record(tmp_path: Path, m
     (tmp_path / "in" / "bad.csv").write_bytes(b"1,2\n3,4\n1,2,3\n")
     with pytest.raises(TransformError) as raised:
         run_transform(
-            str(model), str(tmp_path / "in"), str(tmp_path / "out"),
-            content_type="text/csv", accept="text/csv", split_type="Line",
-            batch_strategy="SingleRecord", assemble_with="Line",
+            str(model),
+            str(tmp_path / "in"),
+            str(tmp_path / "out"),
+            content_type="text/csv",
+            accept="text/csv",
+            split_type="Line",
+            batch_strategy="SingleRecord",
+            assemble_with="Line",
         )
     message = str(raised.value)
     assert "bad.csv, record 3" in message and "HTTP 400" in message and "shape (3,)" in message
@@ -149,9 +176,14 @@ def test_s3_input_and_output_through_the_storage_layer(
     source.write_bytes(CSV)
     storage.put_file(source, "s3://bucket/input/part/data.csv")
     result = run_transform(
-        str(model), "s3://bucket/input", "s3://bucket/output",
-        content_type="text/csv", accept="text/csv", split_type="Line",
-        batch_strategy="MultiRecord", assemble_with="Line",
+        str(model),
+        "s3://bucket/input",
+        "s3://bucket/output",
+        content_type="text/csv",
+        accept="text/csv",
+        split_type="Line",
+        batch_strategy="MultiRecord",
+        assemble_with="Line",
     )
     assert result.outputs == ["s3://bucket/output/part/data.csv.out"]
     storage.get_file("s3://bucket/output/part/data.csv.out", tmp_path / "got")

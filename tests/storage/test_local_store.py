@@ -26,9 +26,7 @@ def test_objects_live_under_home(tmp_path: Path) -> None:
     assert (tmp_path / "objects" / "my-bucket").is_dir()
 
 
-def test_env_selects_home_and_backend(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_env_selects_home_and_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAGEPIPE_HOME", str(tmp_path / "h"))
     monkeypatch.setenv("SAGEPIPE_STORAGE", "local")
     assert sagepipe_home() == tmp_path / "h"

@@ -20,7 +20,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[RoutedStorage
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sagepipe.artifacts.errors import ArchiveFormatError
 from sagepipe.artifacts.tarstream import ByteStream
@@ -37,19 +37,24 @@ class _CheckedStream:
     """Turns the decompressor's errors into an :class:`ArchiveFormatError` naming the file."""
 
     def __init__(self, stream: ByteStream, archive: Path) -> None:
+        from isal.igzip_lib import IsalError
+
         self._stream = stream
         self._archive = archive
+        # isal's stubs declare IsalError as an instance; it is the exception class.
+        isal_error = cast(type[BaseException], IsalError)
+        self._errors = (OSError, EOFError, zlib.error, isal_error)
 
     def read(self, size: int = -1, /) -> bytes:
         try:
             return self._stream.read(size)
-        except (OSError, EOFError, zlib.error) as exc:
+        except self._errors as exc:
             raise self._error(exc) from None
 
     def readinto(self, buffer: memoryview, /) -> int | None:
         try:
             return self._stream.readinto(buffer)
-        except (OSError, EOFError, zlib.error) as exc:
+        except self._errors as exc:
             raise self._error(exc) from None
 
     def _error(self, exc: BaseException) -> ArchiveFormatError:

@@ -128,6 +128,8 @@ def check_layout(
     seen: set[str] = set()
     duplicates: list[str] = []
     for entry in entries:
+        if not entry.name:
+            continue  # the archive root itself ("." or "./")
         if is_junk(entry.name):
             ignored.append(entry.name)
             continue

@@ -71,6 +71,7 @@ class TarReader:
             self._finish_member()
             info = self._next_header()
             if info is None:
+                self._drain()
                 return
             yield info
 
@@ -96,6 +97,13 @@ class TarReader:
                 raise self._truncated("member data")
             left -= got
         self._remaining = self._pad = 0
+
+    def _drain(self) -> None:
+        # Read past the end-of-archive blocks to the end of the stream, so that a gzip
+        # reader checks its CRC and length: corrupt member data must not pass unnoticed.
+        scratch = memoryview(bytearray(_SKIP_CHUNK))
+        while self._stream.readinto(scratch):
+            pass
 
     def _read_exact(self, size: int, what: str) -> bytes:
         parts = []

@@ -30,7 +30,16 @@ _EXPORTS = {
     "run_transform": "sagepipe.serving.transform",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "InferenceError",
+    "InvocationError",
+    "Predictor",
+    "PyTorchModel",
+    "TransformError",
+    "TransformResult",
+    "run_transform",
+    "serve",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,7 @@ from sagepipe.serving.messages import Invocation, Response
 
 log = logging.getLogger("sagepipe.serving")
 
+
 def _call(
     handler: Callable[..., Any], takes_context: bool
 ) -> Callable[[tuple[Any, ...], Context | None], Any]:
@@ -45,8 +46,10 @@ class HandlerChain:
         system_properties: dict[str, Any],
         default_accept: str,
     ) -> None:
-        bound = {name: bind_handler(module, name) for name in (
-            "model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")}
+        bound = {
+            name: bind_handler(module, name)
+            for name in ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
+        }
         transform = bound["transform_fn"]
         if transform is not None and any(bound[n] for n in ("input_fn", "predict_fn", "output_fn")):
             raise HandlerSignatureError(
@@ -129,7 +132,9 @@ class HandlerChain:
             context = Context(self.system_properties, [states[i]]) if self.needs_context else None
             try:
                 accepts[i] = self._accept(request.accept)
-                values[i] = self._input_fn((self._decode_body(request), request.content_type), context)
+                values[i] = self._input_fn(
+                    (self._decode_body(request), request.content_type), context
+                )
             except Exception as exc:  # noqa: BLE001 - answered as that request's error
                 responses[i] = _failure("input_fn", exc)
         for group in _stackable_groups(values):
@@ -154,11 +159,13 @@ class HandlerChain:
             prediction = self._predict_fn((torch.cat(tensors), self.model), context)
         except Exception:  # noqa: BLE001 - retried one by one so each request gets its own answer
             return [_Unbatched(t) for t in tensors]
-        if not isinstance(prediction, torch.Tensor) or prediction.dim() == 0 or (
-            prediction.shape[0] != sum(sizes)
+        if (
+            not isinstance(prediction, torch.Tensor)
+            or prediction.dim() == 0
+            or (prediction.shape[0] != sum(sizes))
         ):
             return [_Unbatched(t) for t in tensors]
-        return list(prediction.split(sizes))
+        return list(torch.split(prediction, sizes))
 
     def _finish(self, prediction: Any, accept: str, state: RequestState) -> Response:
         if isinstance(prediction, _Unbatched):

@@ -17,7 +17,7 @@ CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 class RequestState:
     """Headers of one request and what a handler set on its response."""
 
-    __slots__ = ("headers", "response_headers", "status", "phrase")
+    __slots__ = ("headers", "phrase", "response_headers", "status")
 
     def __init__(self, headers: Mapping[str, str]) -> None:
         # Header names are stored lower-cased so lookups ignore case, as HTTP requires.
@@ -37,7 +37,7 @@ class Context:
             ``server_name``, ``server_version``, ``limit_max_image_pixels``.
     """
 
-    __slots__ = ("model_name", "manifest", "_system_properties", "_requests")
+    __slots__ = ("_requests", "_system_properties", "manifest", "model_name")
 
     def __init__(
         self, system_properties: dict[str, Any], requests: list[RequestState] | None = None

@@ -60,7 +60,7 @@ def default_model_fn(model_dir: str) -> Any:
             # TorchScript is what SageMaker's default model_fn loads; its deprecation
             # notice is noise in every worker's log.
             warnings.simplefilter("ignore", DeprecationWarning)
-            model = torch.jit.load(str(path), map_location=_device)
+            model = torch.jit.load(str(path), map_location=_device)  # type: ignore[no-untyped-call]
     except (RuntimeError, ValueError) as exc:
         raise ModelLoadError(
             f"failed to load {path}: it is not a TorchScript archive ({_last_line(exc)}); save "
@@ -81,7 +81,9 @@ def default_input_fn(input_data: Any, content_type: str) -> torch.Tensor:
         elif kind == codecs.NPY:
             tensor = torch.from_numpy(codecs.npy_to_numpy(bytes(input_data)))
         else:
-            raise unsupported_media("content type", content_type, codecs.SUPPORTED_TYPES, _INPUT_FIX)
+            raise unsupported_media(
+                "content type", content_type, codecs.SUPPORTED_TYPES, _INPUT_FIX
+            )
     except TypeError as exc:
         raise InferenceError(400, f"the {kind} body cannot become a tensor: {exc}") from None
     return tensor.to(_device)

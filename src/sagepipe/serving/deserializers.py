@@ -20,7 +20,7 @@ class BaseDeserializer:
         self.accept = accept
 
     @property
-    def ACCEPT(self) -> tuple[str, ...]:  # noqa: N802 - the SDK's name
+    def ACCEPT(self) -> tuple[str, ...]:
         """The media types asked for in the Accept header."""
         return (self.accept,) if isinstance(self.accept, str) else self.accept
 
@@ -46,7 +46,9 @@ class BytesDeserializer(BaseDeserializer):
 class StringDeserializer(BaseDeserializer):
     """The body decoded as text."""
 
-    def __init__(self, encoding: str = "UTF-8", accept: str | tuple[str, ...] = "application/json") -> None:
+    def __init__(
+        self, encoding: str = "UTF-8", accept: str | tuple[str, ...] = "application/json"
+    ) -> None:
         super().__init__(accept)
         self.encoding = encoding
 

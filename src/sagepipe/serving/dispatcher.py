@@ -40,7 +40,7 @@ EXIT_TIMED_OUT = 75
 class Job:
     """A request waiting for its invocation, with its batching key."""
 
-    __slots__ = ("request", "invocation", "key", "response")
+    __slots__ = ("invocation", "key", "request", "response")
 
     def __init__(self, request: Request, invocation: Invocation) -> None:
         self.request = request
@@ -142,11 +142,11 @@ class Dispatcher:
         busy = Response.error(503, "the worker is restarting after a timed-out invocation; retry")
         while True:
             try:
-                job = self._inbox.get_nowait()
+                queued = self._inbox.get_nowait()
             except queue.Empty:
                 break
-            if job is not None:
-                self.respond(job.request, busy)
+            if queued is not None:
+                self.respond(queued.request, busy)
         self.in_flight = 0
         self.on_stuck()
 
@@ -179,13 +179,17 @@ class Dispatcher:
         while len(jobs) < self._batch:
             remaining = deadline - time.monotonic()
             try:
-                job = self._inbox.get(timeout=remaining) if remaining > 0 else self._inbox.get_nowait()
+                incoming = (
+                    self._inbox.get(timeout=remaining)
+                    if remaining > 0
+                    else self._inbox.get_nowait()
+                )
             except queue.Empty:
                 break
-            if job is None:
+            if incoming is None:
                 self._inbox.put(None)
                 break
-            (jobs if job.key == first.key else deferred).append(job)
+            (jobs if incoming.key == first.key else deferred).append(incoming)
         return jobs
 
     def _run(self, jobs: list[Job]) -> None:

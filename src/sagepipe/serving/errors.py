@@ -58,7 +58,9 @@ class InferenceError(Exception):
         self.message = message
 
 
-def unsupported_media(kind: str, value: str, supported: tuple[str, ...], fix: str) -> InferenceError:
+def unsupported_media(
+    kind: str, value: str, supported: tuple[str, ...], fix: str
+) -> InferenceError:
     """A 415 naming the unsupported content type or accept and the supported ones."""
     return InferenceError(
         415,

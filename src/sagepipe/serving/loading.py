@@ -65,7 +65,8 @@ def bind_handler(module: ModuleType | None, name: str) -> BoundHandler | None:
     if func is None:
         return None
     if not callable(func):
-        raise HandlerSignatureError(f"{name} in {module.__file__} is not a function")
+        where = getattr(module, "__file__", "the inference script")
+        raise HandlerSignatureError(f"{name} in {where} is not a function")
     expected = HANDLER_ARGUMENTS[name]
     parameters = list(inspect.signature(func).parameters.values())
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):

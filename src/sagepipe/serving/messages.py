@@ -15,7 +15,7 @@ _EMPTY: Mapping[str, str] = {}
 class Response:
     """What the server sends back: status, body, content type and extra headers."""
 
-    __slots__ = ("status", "body", "content_type", "headers")
+    __slots__ = ("body", "content_type", "headers", "status")
 
     def __init__(
         self,

@@ -124,7 +124,11 @@ def _wait_ready(process: subprocess.Popen[bytes], log_path: Path, timeout_s: flo
             return match.group(1)
         if process.poll() is not None:
             tail = "\n".join(text.strip().splitlines()[-10:])
-            raise ServingError(f"the local model server exited with status {process.returncode}:\n{tail}")
+            raise ServingError(
+                f"the local model server exited with status {process.returncode}:\n{tail}"
+            )
         time.sleep(0.05)
     stop_process(process, 10.0)
-    raise ServingError(f"the local model server was not ready within {timeout_s:g} s; see {log_path}")
+    raise ServingError(
+        f"the local model server was not ready within {timeout_s:g} s; see {log_path}"
+    )

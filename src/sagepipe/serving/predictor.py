@@ -135,8 +135,14 @@ class Predictor:
             headers[CUSTOM_ATTRIBUTES_HEADER] = args["CustomAttributes"]
         for attempt in (1, 2):
             if self._connection is None:
-                cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-                self._connection = cls(url.hostname or "127.0.0.1", url.port, timeout=self.timeout_s)
+                cls = (
+                    http.client.HTTPSConnection
+                    if url.scheme == "https"
+                    else http.client.HTTPConnection
+                )
+                self._connection = cls(
+                    url.hostname or "127.0.0.1", url.port, timeout=self.timeout_s
+                )
             try:
                 self._connection.request("POST", path, body=args["Body"], headers=headers)
                 response = self._connection.getresponse()

@@ -68,7 +68,7 @@ def encode_response(response: Response, keep_alive: bool) -> bytes:
 class Request:
     """A parsed request."""
 
-    __slots__ = ("method", "path", "headers", "body", "keep_alive", "too_large", "conn")
+    __slots__ = ("body", "conn", "headers", "keep_alive", "method", "path", "too_large")
 
     def __init__(
         self,

@@ -63,8 +63,15 @@ def _build(root: Path, requirements: Path) -> None:
     )
     result = subprocess.run(
         [
-            sys.executable, "-m", "pip", "--python", str(root / "bin" / "python"),
-            "install", "--disable-pip-version-check", "-r", str(requirements),
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(root / "bin" / "python"),
+            "install",
+            "--disable-pip-version-check",
+            "-r",
+            str(requirements),
         ],
         capture_output=True,
         text=True,
@@ -74,7 +81,5 @@ def _build(root: Path, requirements: Path) -> None:
     if result.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         output = (result.stdout + result.stderr).strip().splitlines()[-15:]
-        raise ServingError(
-            f"pip could not install {requirements}:\n" + "\n".join(output)
-        )
+        raise ServingError(f"pip could not install {requirements}:\n" + "\n".join(output))
     (root / ".complete").write_text("ok\n")

@@ -19,7 +19,7 @@ class BaseSerializer:
         self.content_type = content_type
 
     @property
-    def CONTENT_TYPE(self) -> str:  # noqa: N802 - the SDK's name
+    def CONTENT_TYPE(self) -> str:
         """The Content-Type sent with requests."""
         return self.content_type
 

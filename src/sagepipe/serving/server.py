@@ -51,9 +51,7 @@ def serve(
     environment = dict(os.environ if env is None else env)
     with tempfile.TemporaryDirectory(prefix="sagepipe-serve-") as work:
         source = prepare_model(model, Path(work), environment, entry_point, source_dir)
-        python = (
-            requirements_python(source.requirements) if source.requirements else sys.executable
-        )
+        python = requirements_python(source.requirements) if source.requirements else sys.executable
         settings = settings_from_environment(
             environment,
             model_dir=source.model_dir,

@@ -126,8 +126,10 @@ def settings_from_environment(
     delay = max_batch_delay_ms
     if delay is None:
         delay = float(env_int(env, "SAGEMAKER_TS_MAX_BATCH_DELAY", 0) or 0)
-    queue = max_queue if max_queue is not None else env_int(
-        env, "SAGEPIPE_MAX_QUEUE_SIZE", DEFAULT_MAX_QUEUE
+    queue = (
+        max_queue
+        if max_queue is not None
+        else env_int(env, "SAGEPIPE_MAX_QUEUE_SIZE", DEFAULT_MAX_QUEUE)
     )
     return WorkerSettings(
         model_dir=model_dir,

@@ -74,6 +74,12 @@ class Supervisor:
     @staticmethod
     def _reserve(host: str, port: int) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        if port == 0:
+            # Ask for a free port without SO_REUSEPORT: with it, the kernel may hand out a
+            # port another reuse-port socket of this user already serves.
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

@@ -63,7 +63,7 @@ def _list_inputs(uri: str, work: Path) -> list[tuple[str, Path]]:
         infos = [i for i in storage.list(uri) if not i.is_prefix]
         result = []
         for info in infos:
-            relative = info.uri[len(prefix):].lstrip("/") or info.uri.rsplit("/", 1)[-1]
+            relative = info.uri[len(prefix) :].lstrip("/") or info.uri.rsplit("/", 1)[-1]
             local = work / "input" / relative
             storage.get_file(info.uri, local)
             result.append((relative, local))
@@ -166,24 +166,39 @@ def run_transform(
     with tempfile.TemporaryDirectory(prefix="sagepipe-transform-") as tmp:
         work = Path(tmp)
         source = prepare_model(model, work, environment, entry_point, source_dir)
-        python = (
-            requirements_python(source.requirements) if source.requirements else sys.executable
-        )
+        python = requirements_python(source.requirements) if source.requirements else sys.executable
         objects = [_Object(name, path, []) for name, path in _list_inputs(input, work)]
         pool = TransformPool(
-            max_concurrent, python, source.model_dir, source.code_dir, source.program,
-            environment, accept,
+            max_concurrent,
+            python,
+            source.model_dir,
+            source.code_dir,
+            source.program,
+            environment,
+            accept,
         )
         try:
-            requests = _run(pool, objects, split_type, batch_strategy, max_payload_mb,
-                            content_type, accept, max_concurrent)
+            requests = _run(
+                pool,
+                objects,
+                split_type,
+                batch_strategy,
+                max_payload_mb,
+                content_type,
+                accept,
+                max_concurrent,
+            )
         finally:
             pool.shutdown()
         outputs = []
         for obj in objects:
             data = tr.assemble(
-                obj.pieces, assemble_with=assemble_with, join_source=join_source,
-                content_type=content_type, accept=accept, name=obj.name,
+                obj.pieces,
+                assemble_with=assemble_with,
+                join_source=join_source,
+                content_type=content_type,
+                accept=accept,
+                name=obj.name,
             )
             outputs.append(_write_output(output, obj.name, data, work))
         records = sum(len(b.records) for obj in objects for b, _ in obj.pieces)

@@ -75,7 +75,9 @@ class _Worker:
             status = read_frame(stdout)
             if status is None or "error" in status[0]:
                 reason = status[0]["error"] if status else "it exited while loading the model"
-                raise TransformError(f"the model could not be loaded in a transform worker: {reason}")
+                raise TransformError(
+                    f"the model could not be loaded in a transform worker: {reason}"
+                )
             self.ready = True
         header = {"content_type": content_type, "accept": accept, "sizes": [len(b) for b in bodies]}
         try:
@@ -88,7 +90,10 @@ class _Worker:
             raise TransformError(f"a transform worker exited with status {code} during a request")
         results = answer[0]["results"]
         bodies_out = split_payload(answer[1], [size for _, size, _ in results])
-        return [(status, body, ctype) for (status, _, ctype), body in zip(results, bodies_out, strict=True)]
+        return [
+            (status, body, ctype)
+            for (status, _, ctype), body in zip(results, bodies_out, strict=True)
+        ]
 
     def stop(self) -> None:
         if self.process.stdin is not None:

@@ -99,7 +99,9 @@ def join_record(source: bytes, output: bytes, content_type: str, accept: str) ->
     try:
         value = json.loads(source)
     except json.JSONDecodeError as exc:
-        raise TransformError(f"the input record is not JSON, so it cannot be joined: {exc}") from None
+        raise TransformError(
+            f"the input record is not JSON, so it cannot be joined: {exc}"
+        ) from None
     result: object
     if accept.split(";")[0].strip() == "application/json":
         try:

@@ -70,7 +70,10 @@ def _load(app: WorkerApp, settings: WorkerSettings, index: int, status: _Status)
             "limit_max_image_pixels": True,
         }
         chain = HandlerChain.load(
-            settings.model_dir, settings.code_dir, settings.program, properties,
+            settings.model_dir,
+            settings.code_dir,
+            settings.program,
+            properties,
             settings.default_accept,
         )
     except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, then exit

@@ -86,8 +86,10 @@ class WorkerApp:
         elif path == b"/execution-parameters":
             self._respond(request, self._execution_parameters)
         else:
-            message = "not found; the routes are GET /ping, POST /invocations and " \
+            message = (
+                "not found; the routes are GET /ping, POST /invocations and "
                 "GET /execution-parameters"
+            )
             self._respond(request, Response.error(404, message))
 
     def _invoke(self, request: Request) -> None:

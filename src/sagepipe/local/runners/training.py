@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,18 +43,24 @@ class TrainingRunner:
             )
 
     def run(self, context: StepContext) -> StepOutcome:
-        from sagepipe.training import TrainingJobSpec, make_archive, run_training_job
+        from sagepipe.training import (
+            TrainingJobSpec,
+            host_layouts,
+            make_archive,
+            run_training_job,
+        )
 
-        request, step_layout = context.request, context.layout
+        request, layout = context.request, context.layout
         config = request.config
         channels = self._channels(context)
-        source_dir = copy_code(request, context.storage, step_layout.step_dir / "code")
+        source_dir = copy_code(request, context.storage, layout.step_dir / "code")
         checkpoint_uri = config.get("checkpoint_s3_uri")
+        strings = sagemaker_hyperparameters(config.get("hyperparameters"))
         spec = TrainingJobSpec(
             job_name=request.job_name,
             source_dir=source_dir,
             entry_point=str((request.code or {})["entry_point"]),
-            hyperparameters=sagemaker_hyperparameters(config.get("hyperparameters")),
+            hyperparameters={name: toolkit_value(value) for name, value in strings.items()},
             channels=channels,
             env=config.get("env") or {},
             instance_type=config.get("training_instance_type", "ml.m5.xlarge"),
@@ -64,10 +71,12 @@ class TrainingRunner:
             max_runtime_seconds=config.get("max_runtime_seconds", 86400),
             install_requirements=request.install_requirements,
         )
-        work_dir = step_layout.opt_ml
         if checkpoint_uri:
-            self._restore_checkpoints(context, checkpoint_uri, work_dir / "checkpoints")
-        result = run_training_job(spec, work_dir, log=context.log)
+            for host in host_layouts(spec, layout.opt_ml):
+                self._restore_checkpoints(context, checkpoint_uri, host.checkpoints)
+        started = time.monotonic()
+        result = run_training_job(spec, layout.opt_ml, log=context.log)
+        seconds = time.monotonic() - started
         points = [
             MetricPoint(request.step_name, m.name, m.value, m.timestamp, m.index)
             for m in result.metrics
@@ -85,7 +94,9 @@ class TrainingRunner:
             raise StepFailure(
                 result.failure_reason or exit_reason("the training script", result.exit_code)
             )
-        return self._upload(context, result, make_archive, points, warnings)
+        outcome = self._upload(context, result, make_archive, points, warnings)
+        outcome.process_seconds = seconds
+        return outcome
 
     def _channels(self, context: StepContext) -> dict[str, Path]:
         channels: dict[str, Path] = {}
@@ -161,6 +172,14 @@ class TrainingRunner:
             ],
             warnings=warnings,
         )
+
+
+def toolkit_value(text: str) -> Any:
+    """A hyperparameter as the training toolkit reads it: JSON-decoded when it is JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def sagemaker_hyperparameters(values: dict[str, Any] | None) -> dict[str, str]:

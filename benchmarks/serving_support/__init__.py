@@ -1,0 +1,1 @@
+"""Helpers of benchmarks/serving.py: load generation, process memory, the reference stack."""
