@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/python -m sagepipe.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
+	$(BIN)/ruff format --check src tests benchmarks examples tools
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

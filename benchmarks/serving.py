@@ -34,8 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from serving_support import procs, reference  # noqa: E402
-from serving_support.loadgen import LoadResult, generator_name, run_load  # noqa: E402
+import itertools
+
+from serving_support import procs, reference
+from serving_support.loadgen import LoadResult, generator_name, run_load
 
 CONTENT_TYPE = ACCEPT = "application/x-npy"
 TARGETS = {"small": 4.0, "large": 3.0}
@@ -75,7 +77,7 @@ def make_model(path: Path, sizes: tuple[int, ...]) -> Path:
 
     torch.manual_seed(0)
     layers: list[torch.nn.Module] = []
-    for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(torch.nn.Linear(n_in, n_out))
         if index < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
@@ -141,8 +143,16 @@ def run_ours(
     port = free_port()
     log = work / f"sagepipe-{scenario.name}.log"
     command = [
-        sys.executable, "-m", "sagepipe", "serve", str(model), "--port", str(port),
-        "--workers", str(args.workers), *scenario.ours_args,
+        sys.executable,
+        "-m",
+        "sagepipe",
+        "serve",
+        str(model),
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        *scenario.ours_args,
     ]
     started = time.perf_counter()
     with log.open("wb") as handle:
@@ -162,7 +172,11 @@ def run_ours(
 
 
 def run_reference(
-    scenario: Scenario, model: Path, body: bytes, args: argparse.Namespace, work: Path,
+    scenario: Scenario,
+    model: Path,
+    body: bytes,
+    args: argparse.Namespace,
+    work: Path,
     venv: Path,
 ) -> tuple[Measurement, bytes]:
     measurement = Measurement("official")
@@ -254,9 +268,12 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     args.concurrencies = [int(c) for c in args.concurrency.split(",")]
-    print(f"load generator: {generator_name()}; {args.workers} workers each; "
-          f"{args.duration:g} s per concurrency; {os.cpu_count()} cores")
+    print(
+        f"load generator: {generator_name()}; {args.workers} workers each; "
+        f"{args.duration:g} s per concurrency; {os.cpu_count()} cores"
+    )
 
     venv: Path | None = None
     why_not = "skipped (--skip-reference)" if args.skip_reference else ""

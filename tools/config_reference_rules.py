@@ -32,8 +32,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "PyTorchTrainingConfig._resolve_source_dir": (_LOCAL_SOURCE_DIR,),
     "PyTorchTrainingConfig._check": (
-        "A local `source_dir` must be an existing directory that contains "
-        "`training_entry_point`.",
+        "A local `source_dir` must be an existing directory that contains `training_entry_point`.",
         "The `Name`s of `metric_definitions` must be unique.",
         "`processes_per_host` may only be set together with `distribution`.",
     ),
@@ -65,8 +64,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "`framework_version` and `py_version` (shared fields, optional elsewhere) must be set.",
         "`inference_memory_limit` must not exceed `container_memory_limit`.",
         "`container_startup_health_check_timeout` must not exceed `data_download_timeout`.",
-        "A local `source_dir` must be an existing directory that contains "
-        "`inference_entry_point`.",
+        "A local `source_dir` must be an existing directory that contains `inference_entry_point`.",
     ),
     "PackagingConfig._resolve_source_dir": (
         "Must be a local directory (not `s3://`): its files are put into the archive's "

@@ -70,10 +70,19 @@ def _wrk(
         threads = 1 if concurrency < 16 else 2
         output = subprocess.run(
             [
-                "wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration:g}s", "--latency",
-                "-s", handle.name, f"{url}/invocations",
+                "wrk",
+                f"-t{threads}",
+                f"-c{concurrency}",
+                f"-d{duration:g}s",
+                "--latency",
+                "-s",
+                handle.name,
+                f"{url}/invocations",
             ],
-            capture_output=True, text=True, check=True, timeout=duration + 60,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=duration + 60,
         ).stdout
     finally:
         Path(handle.name).unlink()
@@ -131,6 +140,10 @@ async def _asyncio_load(
     latencies.sort()
 
     def quantile(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+        return (
+            latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+        )
 
-    return LoadResult(len(latencies) / elapsed, quantile(0.5), quantile(0.99), errors[0], len(latencies))
+    return LoadResult(
+        len(latencies) / elapsed, quantile(0.5), quantile(0.99), errors[0], len(latencies)
+    )

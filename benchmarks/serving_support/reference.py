@@ -46,16 +46,28 @@ def ensure_installed(cache: Path) -> Path:
         "".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages())
     )
     result = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-         *PACKAGES],
-        capture_output=True, text=True,
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            *PACKAGES,
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-12:])
         raise ReferenceUnavailable(f"pip could not install {' '.join(PACKAGES)}:\n{tail}")
     check = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import torch, ts, sagemaker_pytorch_serving_container"],
-        capture_output=True, text=True,
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import torch, ts, sagemaker_pytorch_serving_container",
+        ],
+        capture_output=True,
+        text=True,
     )
     if check.returncode != 0:
         raise ReferenceUnavailable(f"the reference venv is broken: {check.stderr.strip()[-500:]}")
@@ -63,8 +75,9 @@ def ensure_installed(cache: Path) -> Path:
     return venv
 
 
-def start(venv: Path, model_file: Path, work: Path, port: int, workers: int,
-          log: Path) -> subprocess.Popen[bytes]:
+def start(
+    venv: Path, model_file: Path, work: Path, port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
     """Start the toolkit's ``serve`` for ``model_file`` (TorchScript) on ``port``."""
     if shutil.which("torchserve", path=str(venv / "bin")) is None:
         raise ReferenceUnavailable(f"{venv}/bin/torchserve is missing")
@@ -80,6 +93,10 @@ def start(venv: Path, model_file: Path, work: Path, port: int, workers: int,
     }
     with log.open("wb") as handle:
         return subprocess.Popen(
-            [str(venv / "bin" / "serve")], cwd=work, env=env, stdout=handle,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [str(venv / "bin" / "serve")],
+            cwd=work,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )

@@ -163,3 +163,20 @@ def test_killed_step_process_fails_its_step_with_a_reason(project: Path, tmp_pat
     assert _gone(script_pid) and _gone(child_pid)
 
     _resume_after_fix(project, home, execution_id)
+
+
+@pytest.mark.slow
+def test_resume_after_the_engine_itself_was_killed(project: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    process = _start(project, home, "pipeline.py:pipeline")
+    script_pid, child_pid = _wait_for(project / "markers" / "slow.pids", process)
+    store = RunStore.open(home)
+    execution_id = store.executions()[0].execution_id
+
+    process.kill()
+    process.communicate(timeout=60)
+
+    assert store.execution(execution_id).status == "Executing"
+    os.kill(script_pid, 0)  # the orphaned step still runs; resume must deal with it
+    _resume_after_fix(project, home, execution_id)
+    assert _gone(script_pid) and _gone(child_pid)

@@ -31,7 +31,6 @@ TRAIN = """
     import argparse, json, os, pathlib
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--full_field_list", type=json.loads)
     parser.add_argument("--label_name")
     args, _ = parser.parse_known_args()
     data = pathlib.Path(os.environ["SM_CHANNEL_DATA"])
@@ -40,8 +39,8 @@ TRAIN = """
         print(f"Train Loss: {1.0 / (epoch + 1):.4f}", flush=True)
     model = pathlib.Path(os.environ["SM_MODEL_DIR"])
     (model / "model.json").write_text(json.dumps({
-        "splits": splits, "fields": args.full_field_list, "label": args.label_name,
-        "hps": json.loads(os.environ["SM_HPS"])["epochs"],
+        "splits": splits, "label": args.label_name, "epochs": args.epochs,
+        "fields": json.loads(os.environ["SM_HPS"])["full_field_list"],
     }))
     (pathlib.Path(os.environ["SM_OUTPUT_DATA_DIR"]) / "eval.txt").write_text("ok")
 """
@@ -105,7 +104,12 @@ def test_training_step_produces_model_tar_metrics_and_warnings(
     assert properties["OutputDataConfig"]["S3OutputPath"] == prefix
     assert properties["HyperParameters"] == HYPERPARAMETERS.to_sagemaker()
     model = json.loads(_members(storage, f"{prefix}/{job}/output/model.tar.gz")["model.json"])
-    assert model == {"splits": ["train", "val"], "fields": ["id", "y", "a"], "label": "y", "hps": 3}
+    assert model == {
+        "splits": ["train", "val"],
+        "fields": ["id", "y", "a"],
+        "label": "y",
+        "epochs": 3,
+    }
     assert _members(storage, f"{prefix}/{job}/output/output.tar.gz") == {"eval.txt": b"ok"}
 
     final = {m["MetricName"]: m["Value"] for m in properties["FinalMetricDataList"]}

@@ -32,6 +32,9 @@ def test_submit_uploads_upserts_and_starts(s3_bucket: str) -> None:
     compiled = compile_pipeline(pipeline, CompileOptions(bucket=s3_bucket))
     s3 = boto3.client("s3")
     sagemaker = boto3.client("sagemaker")
+    # The moto server lives for the whole session; another test may have created "example".
+    if sagemaker.list_pipelines(PipelineNamePrefix="example")["PipelineSummaries"]:
+        sagemaker.delete_pipeline(PipelineName="example")
     lines: list[str] = []
 
     first = submit(sagemaker, s3, pipeline, compiled, report=lines.append)

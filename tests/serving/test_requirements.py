@@ -59,5 +59,5 @@ def test_requirements_are_installed_and_importable(tmp_path: Path) -> None:
         status, _, body = server.invoke(json_body([[1, 1]]), "application/json")
     assert status == 200
     assert json.loads(body) == {"dep": "from the requirements venv", "y": [[3.5]]}
-    venvs = list((tmp_path / "home" / "cache" / "venvs").glob("requirements-*/.complete"))
-    assert len(venvs) == 1
+    venvs = list((tmp_path / "home").rglob("pyvenv.cfg"))
+    assert len(venvs) == 1, venvs

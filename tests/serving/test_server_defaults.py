@@ -201,3 +201,27 @@ def test_keep_alive_and_pipelined_requests_answer_in_order(server: Server) -> No
             answer += sock.recv(65536)
     bodies = [part.split(b"\r\n\r\n", 1)[1] for part in answer.split(b"HTTP/1.1 ")[1:]]
     assert [json.loads(b) for b in bodies] == [[[i + 0.5]] for i in range(5)]
+
+
+def test_expect_100_continue(server: Server) -> None:
+    body = json_body([[2, 2]])
+    head = (
+        "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = b""
+        while not answer.endswith(b"[[6.5]]"):
+            answer += sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 200")
+        big = "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+        big += "Expect: 100-continue\r\nContent-Length: 5000000\r\n\r\n"
+        sock.sendall(big.encode())
+        refused = b""
+        while chunk := sock.recv(4096):
+            refused += chunk
+    assert refused.startswith(b"HTTP/1.1 413") and b"SAGEMAKER_MAX_PAYLOAD_IN_MB" in refused
+    assert_alive(server)

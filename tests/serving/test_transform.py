@@ -188,3 +188,17 @@ def test_s3_input_and_output_through_the_storage_layer(
     assert result.outputs == ["s3://bucket/output/part/data.csv.out"]
     storage.get_file("s3://bucket/output/part/data.csv.out", tmp_path / "got")
     assert (tmp_path / "got").read_bytes() == b"5.5\n11.5\n17.5\n"
+
+
+@pytest.mark.slow
+def test_s3_keys_with_dotdot_cannot_write_outside_the_output(
+    tmp_path: Path, model: Path, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("SAGEPIPE_STORAGE", "s3")
+    monkeypatch.setenv("SAGEPIPE_HOME", str(tmp_path / "home"))
+    boto3.client("s3").put_object(Bucket=s3_bucket, Key="input/../../escape.csv", Body=CSV)
+    with pytest.raises(TransformError, match=r"'\.\.'"):
+        run_transform(str(model), f"s3://{s3_bucket}/input", str(tmp_path / "out" / "deep"))
+    assert not list(tmp_path.rglob("*.out"))

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sagepipe.cli.pipeline_commands",
     "sagepipe.cli.config_commands",
     "sagepipe.cli.run_commands",
+    "sagepipe.cli.execution_document_commands",
     "sagepipe.cli.executions_commands",
     "sagepipe.cli.train_commands",
     "sagepipe.cli.s3_commands",
@@ -61,6 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sagepipe: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do. Point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

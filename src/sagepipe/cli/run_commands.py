@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -56,6 +57,12 @@ def register(subparsers: Any) -> None:
         "$SAGEPIPE_STORAGE, else local)",
     )
     run.add_argument(
+        "--execution-document",
+        type=Path,
+        metavar="FILE",
+        help="per-step settings to apply (write a template with sagepipe execution-document)",
+    )
+    run.add_argument(
         "--no-requirements",
         action="store_true",
         help="do not install the requirements.txt of training source dirs",
@@ -91,9 +98,10 @@ def run_run(args: argparse.Namespace) -> int:
     )
     reporter = reporter_for(sys.stdout)
     if args.resume:
-        if args.param:
+        if args.param or args.execution_document:
             raise EngineError(
-                "--param cannot be used with --resume: a resumed execution keeps its parameters"
+                "--param and --execution-document cannot be used with --resume: a resumed "
+                "execution keeps its parameters and step settings"
             )
         if args.pipeline is not None:
             _check_same_pipeline(args.pipeline, args.resume)
@@ -104,7 +112,12 @@ def run_run(args: argparse.Namespace) -> int:
         from sagepipe.definitions import load_pipeline
 
         pipeline = load_pipeline(args.pipeline)
-        outcome = run_pipeline(pipeline, parse_params(args.param), options, reporter)
+        document = None
+        if args.execution_document is not None:
+            from sagepipe.local.execution_document import read_execution_document
+
+            document = read_execution_document(args.execution_document)
+        outcome = run_pipeline(pipeline, parse_params(args.param), options, reporter, document)
     print_summary(outcome)
     if outcome.status == "Succeeded":
         return 0

@@ -9,7 +9,10 @@ import argparse
 import sys
 from typing import Any
 
-MODEL_HELP = "model.tar.gz path or s3:// URI, or an extracted model directory"
+MODEL_HELP = (
+    "model.tar.gz path or s3:// URI, an extracted model directory, or (serve) a model "
+    "package ARN of the local registry"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -102,13 +105,16 @@ def _register_invoke(subparsers: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from sagepipe.registry import is_model_package_arn, resolve_model_package
     from sagepipe.serving.server import serve
 
     def ready(url: str) -> None:
         print(f"sagepipe serve: listening on {url}", flush=True)
 
+    # A model package ARN of the local registry serves the package's model data.
+    model = resolve_model_package(args.model) if is_model_package_arn(args.model) else args.model
     serve(
-        args.model,
+        model,
         entry_point=args.entry_point,
         source_dir=args.source_dir,
         host=args.host,

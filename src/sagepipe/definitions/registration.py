@@ -24,6 +24,7 @@ from sagepipe.config.payload import PayloadConfig
 from sagepipe.config.registration import RegistrationConfig
 from sagepipe.definitions.errors import ModelPathError
 from sagepipe.errors import ConfigFileError
+from sagepipe.expressions import Parameter
 from sagepipe.pipeline import Pipeline, PipelineBuilderTemplate, PipelineDAG
 from sagepipe.steps import DEFAULT_STEP_BUILDERS
 
@@ -87,12 +88,14 @@ class ModelRegistrationPipeline:
             )
         return names.pop()
 
-    def generate_pipeline(self, model_s3_path: str) -> Pipeline:
+    def generate_pipeline(self, model_s3_path: str | Parameter) -> Pipeline:
         """Build the pipeline for the model archive at ``model_s3_path``.
 
         Args:
             model_s3_path: ``s3://bucket/key/model.tar.gz``, or (for local runs) the path of
-                an existing local file, used as an absolute path.
+                an existing local file, used as an absolute path; or a String parameter
+                (``ParameterString("ModelPath", ...)``) whose value is given per execution
+                and checked when the model step runs.
 
         Raises:
             ModelPathError: The path is neither an S3 object URI nor an existing local file.
@@ -125,8 +128,15 @@ class ModelRegistrationPipeline:
         return template.generate_pipeline(self.pipeline_name)
 
 
-def check_model_path(model_path: str) -> str:
+def check_model_path(model_path: str | Parameter) -> str | Parameter:
     """Return the model data location to use, or raise :class:`ModelPathError`."""
+    if isinstance(model_path, Parameter):
+        if model_path.parameter_type != "String":
+            raise ModelPathError(
+                f"model_s3_path is the {model_path.parameter_type} parameter "
+                f"{model_path.name!r}; use a String parameter"
+            )
+        return model_path
     if not isinstance(model_path, str) or not model_path:
         raise ModelPathError(f"model_s3_path must be a non-empty string, got {model_path!r}")
     if model_path.startswith("s3://"):

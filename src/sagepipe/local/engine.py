@@ -8,8 +8,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import string
 import time
 from collections.abc import Mapping
@@ -105,6 +107,7 @@ def run_pipeline(
     parameters: Mapping[str, Any] | None = None,
     options: RunOptions | None = None,
     reporter: Reporter | None = None,
+    execution_document: Mapping[str, Any] | None = None,
 ) -> ExecutionOutcome:
     """Run a pipeline locally as a new execution.
 
@@ -113,9 +116,15 @@ def run_pipeline(
         parameters: Parameter overrides by name.
         options: How to run.
         reporter: Receives progress; default silent.
+        execution_document: Per-step settings merged into the step configs (see
+            :mod:`sagepipe.local.execution_document`); the execution records the merged IR.
     """
     options = options or RunOptions()
     _check_options(options)
+    if execution_document is not None:
+        from sagepipe.local.execution_document import apply_execution_document
+
+        pipeline = apply_execution_document(pipeline, execution_document)
     check_runnable(pipeline)
     values = resolve_parameters(pipeline, parameters or {})
     home, store, storage = _open(options)
@@ -163,6 +172,9 @@ def resume_execution(
         )
     pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
     check_runnable(pipeline)
+    for step in store.steps(execution_id):
+        if step.status not in DONE_STATUSES and step.pid is not None:
+            _kill_orphan(step.pid)
     done = {
         s.name: s.properties or {} for s in store.steps(execution_id) if s.status in DONE_STATUSES
     }
@@ -247,3 +259,18 @@ def _alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _kill_orphan(pid: int) -> None:
+    """Kill the process group of a step process left running by an engine that died; only
+    if ``pid`` still is a step process (a recycled pid must not be touched)."""
+    from sagepipe.local.launch import STEP_PROCESS_MODULE
+
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return
+    if STEP_PROCESS_MODULE in command:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)

@@ -21,6 +21,10 @@ class ExecutionNotFoundError(EngineError):
     """An execution id names no execution in the run store."""
 
 
+class ModelNotFoundError(EngineError):
+    """No model step created a model of the given name."""
+
+
 class StepFailure(SagepipeError):
     """Raised inside a step process: the step failed, with ``reason`` as its failure reason."""
 

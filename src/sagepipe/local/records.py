@@ -106,6 +106,31 @@ class MetricPoint:
     index: int
 
 
+@dataclass(frozen=True)
+class ModelRecord:
+    """A model created by a model step (what SageMaker's ``DescribeModel`` returns).
+
+    Attributes:
+        name: The model's name (``ModelName``), unique in the run store.
+        execution_id: The execution that created it.
+        step_name: The model step that created it.
+        image: The inference image SageMaker would run it on.
+        model_data_url: The model archive (``PrimaryContainer.ModelDataUrl``).
+        environment: The container environment.
+        region: The region it was created in.
+        created_at: Seconds since the epoch.
+    """
+
+    name: str
+    execution_id: str
+    step_name: str
+    image: str
+    model_data_url: str
+    environment: dict[str, str]
+    region: str
+    created_at: float
+
+
 def dumps(value: Any) -> str:
     """The JSON text stored in the run store (sorted keys, so equal values compare equal)."""
     return json.dumps(value, sort_keys=True)

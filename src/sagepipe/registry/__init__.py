@@ -24,6 +24,7 @@ from sagepipe.registry.models import (
 )
 from sagepipe.registry.protocol import ModelRegistry
 from sagepipe.registry.register import normalise_metrics, register_model_version
+from sagepipe.registry.resolve import is_model_package_arn, resolve_model_package
 from sagepipe.registry.sagemaker import SageMakerRegistry
 
 __all__ = [
@@ -43,8 +44,10 @@ __all__ = [
     "SageMakerRegistry",
     "default_registry_path",
     "group_arn",
+    "is_model_package_arn",
     "normalise_metrics",
     "package_arn",
     "parse_package_arn",
     "register_model_version",
+    "resolve_model_package",
 ]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from sagepipe.errors import PipelineDefinitionError, SagepipeError
 
+# The image table is a leaf module shared with the local engine; its error is re-exported.
+from sagepipe.images import ImageNotFoundError as ImageNotFoundError
+
 
 class CompileError(PipelineDefinitionError):
     """A step cannot be expressed as a SageMaker pipeline step (missing role, unknown image,
     a feature SageMaker Pipelines does not have...)."""
-
-
-class ImageNotFoundError(CompileError):
-    """No PyTorch container image is known for a framework/Python/processor combination."""
 
 
 class DefinitionValidationError(SagepipeError):

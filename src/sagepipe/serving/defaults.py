@@ -10,6 +10,7 @@ Accept. Every default is batch-safe: rows of a stacked batch never mix.
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 import weakref
@@ -27,7 +28,14 @@ _MODEL_SUFFIXES = (".pt", ".pth")
 _INPUT_FIX = "Send one of them, or define input_fn(request_body, content_type) in your script."
 _OUTPUT_FIX = "Ask for one of them, or define output_fn(prediction, accept) in your script."
 
-_device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+@functools.cache
+def _device() -> torch.device:
+    # Decided on first use in a worker, never at import: the supervisor imports this module
+    # before forking, and touching CUDA there would break CUDA in the forked workers.
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 _prepared: weakref.WeakSet[torch.nn.Module] = weakref.WeakSet()
 
 
@@ -60,13 +68,13 @@ def default_model_fn(model_dir: str) -> Any:
             # TorchScript is what SageMaker's default model_fn loads; its deprecation
             # notice is noise in every worker's log.
             warnings.simplefilter("ignore", DeprecationWarning)
-            model = torch.jit.load(str(path), map_location=_device)  # type: ignore[no-untyped-call]
+            model = torch.jit.load(str(path), map_location=_device())  # type: ignore[no-untyped-call]
     except (RuntimeError, ValueError) as exc:
         raise ModelLoadError(
             f"failed to load {path}: it is not a TorchScript archive ({_last_line(exc)}); save "
             "it with torch.jit.save, or define model_fn(model_dir) to load it yourself"
         ) from None
-    return model.to(_device)
+    return model.to(_device())
 
 
 def default_input_fn(input_data: Any, content_type: str) -> torch.Tensor:
@@ -86,7 +94,7 @@ def default_input_fn(input_data: Any, content_type: str) -> torch.Tensor:
             )
     except TypeError as exc:
         raise InferenceError(400, f"the {kind} body cannot become a tensor: {exc}") from None
-    return tensor.to(_device)
+    return tensor.to(_device())
 
 
 def _json_tensor(input_data: Any) -> torch.Tensor:
@@ -108,10 +116,10 @@ def default_predict_fn(data: Any, model: Any) -> Any:
     with torch.no_grad():
         if model not in _prepared:
             # The toolkit moves the model and calls eval() per request; once is the same.
-            model = model.to(_device)
+            model = model.to(_device())
             model.eval()
             _prepared.add(model)
-        input_data = data.to(_device)
+        input_data = data.to(_device())
         try:
             return model(input_data)
         except (RuntimeError, ValueError, TypeError, IndexError) as exc:
@@ -170,6 +178,5 @@ def worker_gpu_id(worker_index: int) -> int | None:
 
 
 def configure_threads(threads: int) -> None:
-    """Set this worker's intra-op threads and one inter-op thread; call once, first."""
+    """Set the intra-op threads of the calling thread (OpenMP counts them per thread)."""
     torch.set_num_threads(max(1, threads))
-    torch.set_num_interop_threads(1)

@@ -3,9 +3,11 @@
 Invocations run on one inference thread per worker, one batch at a time, as a TorchServe
 backend worker runs one job at a time; the event loop keeps parsing, answering ``/ping``
 and queueing meanwhile. The thread takes whatever is queued (up to ``max_batch_size``
-requests with the same content type and accept) as soon as it is free, so batches fill by
-themselves under load and a lone request never waits, unless ``max_batch_delay_ms`` asks
-an idle worker to wait for a batch to fill.
+requests with the same content type and accept) as soon as it is free, and waits a moment
+(at most 5 ms, and a quarter of the last batch's run time) for as many requests as the last
+batch held: under steady load the clients it just answered are sending their next requests,
+and a lone request never waits. ``max_batch_delay_ms`` instead makes every batch wait up to
+that long to fill up to ``max_batch_size`` (TorchServe's ``maxBatchDelay``).
 
 A request whose handler runs past the response timeout is answered 504, those queued
 behind it 503, and the worker then exits so the supervisor starts a fresh one, as
@@ -35,6 +37,10 @@ log = logging.getLogger("sagepipe.serving")
 
 #: Exit status of a worker that gave up on a timed-out handler; the supervisor restarts it.
 EXIT_TIMED_OUT = 75
+#: Without an explicit batch delay, a batch waits for the next requests at most this long...
+_MAX_FILL_S = 0.005
+#: ...and at most this fraction of the last batch's run time.
+_FILL_FRACTION = 0.25
 
 
 class Job:
@@ -72,6 +78,8 @@ class Dispatcher:
         self._batch = settings.max_batch_size
         self._delay = settings.max_batch_delay_ms / 1000.0
         self._stuck = False
+        self._last_size = 1
+        self._last_duration = 0.0
 
     # ------------------------------------------------------------------ loop side
 
@@ -111,10 +119,13 @@ class Dispatcher:
             if job.response is not None:
                 self.respond(job.request, job.response)
 
-    def start(self, chain: HandlerChain) -> None:
-        """Start the inference thread and the timeout check with a loaded chain."""
+    def start(self, chain: HandlerChain, thread_setup: Callable[[], None]) -> None:
+        """Start the inference thread (running ``thread_setup`` first) and the timeout
+        check with a loaded chain."""
         self.chain = chain
-        threading.Thread(target=self._work, name="sagepipe-inference", daemon=True).start()
+        threading.Thread(
+            target=self._work, args=(thread_setup,), name="sagepipe-inference", daemon=True
+        ).start()
         interval = min(0.5, self.settings.timeout_s / 10)
         self.loop.call_later(interval, self._check_timeout, interval)
 
@@ -152,23 +163,20 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ inference thread
 
-    def _work(self) -> None:
+    def _work(self, thread_setup: Callable[[], None]) -> None:
+        thread_setup()
         inbox = self._inbox
         deferred: deque[Job] = deque()
         while True:
             first = deferred.popleft() if deferred else inbox.get()
             if first is None:
                 return
-            jobs = self._gather(first, deferred)
-            if jobs is None:
-                return
-            self._run(jobs)
+            self._run(self._gather(first, deferred))
 
-    def _gather(self, first: Job, deferred: deque[Job]) -> list[Job] | None:
+    def _gather(self, first: Job, deferred: deque[Job]) -> list[Job]:
         jobs = [first]
         if self._batch == 1:
             return jobs
-        deadline = time.monotonic() + self._delay
         # Same-key jobs already deferred keep their order ahead of new ones.
         for job in list(deferred):
             if len(jobs) >= self._batch:
@@ -176,18 +184,29 @@ class Dispatcher:
             if job.key == first.key:
                 deferred.remove(job)
                 jobs.append(job)
+        now = time.monotonic()
+        if self._delay > 0:
+            target, deadline = self._batch, now + self._delay
+        else:
+            # The clients answered by the last batch send their next requests within a round
+            # trip; waiting a moment for as many keeps batches full under steady load, and a
+            # lone request (last batch of one) never waits.
+            target = min(self._batch, self._last_size)
+            deadline = now + min(_MAX_FILL_S, _FILL_FRACTION * self._last_duration)
+        inbox = self._inbox
         while len(jobs) < self._batch:
-            remaining = deadline - time.monotonic()
             try:
-                incoming = (
-                    self._inbox.get(timeout=remaining)
-                    if remaining > 0
-                    else self._inbox.get_nowait()
-                )
+                incoming = inbox.get_nowait()
             except queue.Empty:
-                break
+                remaining = deadline - time.monotonic()
+                if len(jobs) >= target or remaining <= 0:
+                    break
+                try:
+                    incoming = inbox.get(timeout=remaining)
+                except queue.Empty:
+                    break
             if incoming is None:
-                self._inbox.put(None)
+                inbox.put(None)
                 break
             (jobs if incoming.key == first.key else deferred).append(incoming)
         return jobs
@@ -196,12 +215,15 @@ class Dispatcher:
         chain = self.chain
         if chain is None:
             return
-        self.running = (time.monotonic(), jobs)
+        started = time.monotonic()
+        self.running = (started, jobs)
         if len(jobs) == 1:
             responses = [chain.invoke(jobs[0].invocation)]
         else:
             responses = chain.invoke_batch([job.invocation for job in jobs])
         self.running = None
+        self._last_size = len(jobs)
+        self._last_duration = time.monotonic() - started
         if self._stuck:
             return  # already answered 504; the worker is going away
         for job, response in zip(jobs, responses, strict=True):

@@ -147,6 +147,12 @@ class HttpConnection(asyncio.Protocol):
         length = self._headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.app.max_payload:
             self._too_large = True
+        if self._headers.get(b"expect", b"").lower() == b"100-continue" and self.transport:
+            if self._too_large:
+                # The client waits for our word before sending the body: refuse it now.
+                self.fail(413, self.app.too_large_message())
+            else:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         if self._too_large:

@@ -25,7 +25,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagepipe.serving.errors import ServingError
 
@@ -116,13 +116,21 @@ def settings_from_environment(
 ) -> WorkerSettings:
     """Combine command-line values (which win) with the model's environment variables."""
     cores = os.cpu_count() or 1
-    n_workers = workers or env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", None, 1) or cores
+    n_workers = (
+        workers if workers is not None else env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", cores, 1)
+    )
+    if n_workers is None or n_workers < 1:
+        raise ServingError(f"--workers must be at least 1, got {n_workers}")
     timeout = next(
         (env_int(env, name, None, 1) for name in _TIMEOUT_VARIABLES if env.get(name, "").strip()),
         DEFAULT_TIMEOUT_S,
     )
     payload_mb = env_int(env, "SAGEMAKER_MAX_PAYLOAD_IN_MB", DEFAULT_MAX_PAYLOAD_MB, 1)
-    batch = max_batch_size or env_int(env, "SAGEMAKER_TS_BATCH_SIZE", 1, 1) or 1
+    batch = (
+        max_batch_size
+        if max_batch_size is not None
+        else env_int(env, "SAGEMAKER_TS_BATCH_SIZE", 1, 1)
+    )
     delay = max_batch_delay_ms
     if delay is None:
         delay = float(env_int(env, "SAGEMAKER_TS_MAX_BATCH_DELAY", 0) or 0)
@@ -131,19 +139,27 @@ def settings_from_environment(
         if max_queue is not None
         else env_int(env, "SAGEPIPE_MAX_QUEUE_SIZE", DEFAULT_MAX_QUEUE)
     )
-    return WorkerSettings(
-        model_dir=model_dir,
-        code_dir=code_dir,
-        program=program,
-        host=host,
-        port=port,
-        workers=n_workers,
-        threads=max(1, cores // n_workers),
-        max_payload_bytes=(payload_mb or DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024,
-        max_concurrent=env_int(env, "SAGEMAKER_MAX_CONCURRENT_INVOCATIONS", None, 1),
-        max_queue=queue if queue is not None else DEFAULT_MAX_QUEUE,
-        timeout_s=float(timeout or DEFAULT_TIMEOUT_S),
-        max_batch_size=batch,
-        max_batch_delay_ms=delay,
-        default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
-    )
+    try:
+        return _build(
+            model_dir=model_dir,
+            code_dir=code_dir,
+            program=program,
+            host=host,
+            port=port,
+            workers=n_workers,
+            threads=max(1, cores // n_workers),
+            max_payload_bytes=(payload_mb or DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024,
+            max_concurrent=env_int(env, "SAGEMAKER_MAX_CONCURRENT_INVOCATIONS", None, 1),
+            max_queue=queue if queue is not None else DEFAULT_MAX_QUEUE,
+            timeout_s=float(timeout or DEFAULT_TIMEOUT_S),
+            max_batch_size=batch,
+            max_batch_delay_ms=delay,
+            default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ServingError(f"invalid server settings: {problems}") from None
+
+
+def _build(**values: object) -> WorkerSettings:
+    return WorkerSettings.model_validate(values)

@@ -4,6 +4,10 @@ It holds the port (bound, not listening, with ``SO_REUSEPORT``) so ``--port 0`` 
 one port every worker shares and a restarting worker cannot lose it. Workers report on a
 pipe each; the first start waits for every worker and fails with the reason when one
 cannot load the model. SIGTERM or SIGINT drain the workers (in-flight requests finish).
+
+When the workers run this interpreter, the supervisor imports torch and the server stack
+once and forks the workers: they start at once and share those pages. With a requirements
+venv they are started as ``python -m sagepipe.serving.worker`` under the venv's python.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sagepipe.serving import worker as worker_module
+from sagepipe.serving.children import ForkedProcess
 from sagepipe.serving.errors import ServingError
+from sagepipe.serving.requirements import sagepipe_pythonpath
 from sagepipe.serving.settings import WorkerSettings
 from sagepipe.serving.worker import INDEX_ENV, SETTINGS_ENV, STATUS_FD_ENV
 
@@ -31,7 +38,7 @@ _MAX_BACKOFF_S = 30.0
 @dataclass
 class _Worker:
     index: int
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | ForkedProcess
     status_fd: int
     started: float
     ready: bool = False
@@ -62,6 +69,7 @@ class Supervisor:
         self.settings = settings.model_copy(update={"port": self.port})
         self.python = python
         self.env = dict(os.environ if env is None else env)
+        self.fork = python == sys.executable
         self.startup_timeout_s = startup_timeout_s
         self.workers: dict[int, _Worker] = {}
         self._selector = selectors.DefaultSelector()
@@ -105,26 +113,47 @@ class Supervisor:
         read_fd, write_fd = os.pipe()
         env = dict(self.env)
         threads = str(self.settings.threads)
-        env.update(
-            {
-                SETTINGS_ENV: self.settings.model_dump_json(),
-                INDEX_ENV: str(index),
-                STATUS_FD_ENV: str(write_fd),
-                "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", threads),
-                "MKL_NUM_THREADS": env.get("MKL_NUM_THREADS", threads),
-            }
-        )
-        process = subprocess.Popen(
-            [self.python, "-m", "sagepipe.serving.worker"],
-            env=env,
-            pass_fds=(write_fd,),
-            stdin=subprocess.DEVNULL,
-        )
+        env.setdefault("OMP_NUM_THREADS", threads)
+        env.setdefault("MKL_NUM_THREADS", threads)
+        process: subprocess.Popen[bytes] | ForkedProcess
+        if self.fork:
+            settings = self.settings
+
+            def run() -> int:
+                os.environ.clear()
+                os.environ.update(env)
+                return worker_module.run_worker(settings, index, write_fd)
+
+            others = [w.status_fd for w in self.workers.values() if not w.reaped]
+            inherited = [read_fd, self._reserved.fileno(), self._selector.fileno(), *others]
+            process = ForkedProcess(run, close_fds=inherited)
+        else:
+            env.update(
+                {
+                    SETTINGS_ENV: self.settings.model_dump_json(),
+                    INDEX_ENV: str(index),
+                    STATUS_FD_ENV: str(write_fd),
+                    "PYTHONPATH": sagepipe_pythonpath(env),
+                }
+            )
+            process = subprocess.Popen(
+                [self.python, "-m", "sagepipe.serving.worker"],
+                env=env,
+                pass_fds=(write_fd,),
+                stdin=subprocess.DEVNULL,
+            )
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         worker = _Worker(index, process, read_fd, time.monotonic())
         self.workers[index] = worker
         self._selector.register(read_fd, selectors.EVENT_READ, worker)
+
+    def _preload(self) -> None:
+        # The thread counts are read by OpenMP and MKL when torch loads: set them first.
+        threads = str(self.settings.threads)
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, self.env.get(name, threads))
+        worker_module.preload()
 
     def start(self) -> bool:
         """Start every worker and wait until all are ready (False: stopped by a signal).
@@ -133,6 +162,8 @@ class Supervisor:
             ServingError: a worker could not load the model (with its reason) or the
                 workers were not ready within the startup timeout.
         """
+        if self.fork:
+            self._preload()
         for index in range(self.settings.workers):
             self._spawn(index)
         deadline = time.monotonic() + self.startup_timeout_s

@@ -64,6 +64,9 @@ def _list_inputs(uri: str, work: Path) -> list[tuple[str, Path]]:
         result = []
         for info in infos:
             relative = info.uri[len(prefix) :].lstrip("/") or info.uri.rsplit("/", 1)[-1]
+            if ".." in relative.split("/"):
+                # "<output>/<name>.out" must stay under the output prefix.
+                raise TransformError(f"the input object {info.uri} has '..' in its key")
             local = work / "input" / relative
             storage.get_file(info.uri, local)
             result.append((relative, local))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sagepipe.serving.errors import TransformError
+from sagepipe.serving.requirements import sagepipe_pythonpath
 
 #: (status, body, content type) of one request.
 Result = tuple[int, bytes, str]
@@ -128,6 +129,7 @@ class TransformPool:
         }
         child_env = {
             **env,
+            "PYTHONPATH": sagepipe_pythonpath(env),
             SETTINGS_ENV: json.dumps(settings),
             "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", str(threads)),
         }

@@ -82,11 +82,13 @@ def _load(app: WorkerApp, settings: WorkerSettings, index: int, status: _Status)
         sys.stderr.flush()
         os._exit(EXIT_LOAD_FAILED)
 
-    def loaded() -> None:
-        # Threads and the CUDA device are per thread: set them where inference runs.
+    def on_inference_thread() -> None:
+        # Intra-op threads and the CUDA device are per thread: set them where inference runs.
         defaults.configure_threads(settings.threads)
         defaults.worker_gpu_id(index)
-        app.model_loaded(chain)
+
+    def loaded() -> None:
+        app.model_loaded(chain, on_inference_thread)
         status.send("ready")
 
     loop.call_soon_threadsafe(loaded)
@@ -102,14 +104,21 @@ def _die_with_parent() -> None:
 
 
 def main() -> int:
-    """Run one worker until it is drained."""
+    """Run one worker (started as ``python -m sagepipe.serving.worker``) until drained."""
+    settings = WorkerSettings.model_validate_json(os.environ[SETTINGS_ENV])
+    index = int(os.environ.get(INDEX_ENV, "0"))
+    return run_worker(settings, index, int(os.environ.get(STATUS_FD_ENV, "-1")))
+
+
+def run_worker(settings: WorkerSettings, index: int, status_fd: int) -> int:
+    """Serve on the shared port until drained; returns the exit status.
+
+    Also the entry of workers the supervisor forks (with torch already imported).
+    """
     import uvloop
 
     _die_with_parent()
-
-    settings = WorkerSettings.model_validate_json(os.environ[SETTINGS_ENV])
-    index = int(os.environ.get(INDEX_ENV, "0"))
-    status = _Status(int(os.environ.get(STATUS_FD_ENV, "-1")))
+    status = _Status(status_fd)
     logging.basicConfig(
         level=logging.INFO,
         format=f"%(asctime)s worker-{index} [%(process)d] %(levelname)s %(message)s",
@@ -137,6 +146,14 @@ def main() -> int:
         sys.stderr.flush()
         os._exit(app.exit_code)
     return 0
+
+
+def preload() -> None:
+    """Import what every worker needs, so forked workers start with it loaded."""
+    import httptools  # noqa: F401
+    import uvloop  # noqa: F401
+
+    from sagepipe.serving import chain  # noqa: F401  (imports torch)
 
 
 if __name__ == "__main__":

@@ -62,10 +62,13 @@ class WorkerApp:
         """Whether the model is loaded and invocations are served."""
         return self.dispatcher.chain is not None
 
-    def model_loaded(self, chain: HandlerChain) -> None:
-        """Start serving invocations with ``chain`` (called on the loop thread)."""
+    def model_loaded(self, chain: HandlerChain, thread_setup: Callable[[], None]) -> None:
+        """Start serving invocations with ``chain`` (called on the loop thread).
+
+        ``thread_setup`` runs first on the inference thread (threads, CUDA device).
+        """
         self._needs_headers = chain.needs_context
-        self.dispatcher.start(chain)
+        self.dispatcher.start(chain, thread_setup)
 
     # ------------------------------------------------------------------ routing
 
@@ -104,13 +107,16 @@ class WorkerApp:
         if rejected is not None:
             self._respond(request, rejected)
 
-    def _too_large(self) -> Response:
+    def too_large_message(self) -> str:
+        """Why a request body over the payload limit is refused."""
         mb = self.max_payload / (1024 * 1024)
-        return Response.error(
-            413,
+        return (
             f"the request body is larger than {mb:g} MB (SAGEMAKER_MAX_PAYLOAD_IN_MB); send "
-            "smaller requests or raise the limit",
+            "smaller requests or raise the limit"
         )
+
+    def _too_large(self) -> Response:
+        return Response.error(413, self.too_large_message())
 
     def _respond(self, request: Request, response: Response) -> None:
         request.conn.respond(request, response)

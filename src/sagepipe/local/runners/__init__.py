@@ -7,12 +7,24 @@ light modules at top level: they are imported by every step process.
 from __future__ import annotations
 
 from sagepipe.local.runners.base import Runner, StepContext, StepOutcome
+from sagepipe.local.runners.model import ModelRunner
+from sagepipe.local.runners.packaging import PackagingRunner
+from sagepipe.local.runners.payload import PayloadRunner
 from sagepipe.local.runners.processing import ProcessingRunner
+from sagepipe.local.runners.registration import RegistrationRunner
 from sagepipe.local.runners.training import TrainingRunner
 
 RUNNERS: dict[str, Runner] = {
     "ProcessingStep": ProcessingRunner(),
     "PyTorchTrainingStep": TrainingRunner(),
+    "PyTorchModelStep": ModelRunner(),
+    "PackagingStep": PackagingRunner(),
+    "PayloadStep": PayloadRunner(),
+    "RegistrationStep": RegistrationRunner(),
 }
 
-__all__ = ["RUNNERS", "Runner", "StepContext", "StepOutcome"]
+#: Step types never served from the cache: as SageMaker's RegisterModel, every execution
+#: registers a new model package version.
+UNCACHED_STEP_TYPES: frozenset[str] = frozenset({"RegistrationStep"})
+
+__all__ = ["RUNNERS", "UNCACHED_STEP_TYPES", "Runner", "StepContext", "StepOutcome"]

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from sagepipe.errors import did_you_mean
-from sagepipe.local.errors import ExecutionNotFoundError
-from sagepipe.local.records import ExecutionRecord, MetricPoint, StepRecord, dumps
+from sagepipe.local.errors import ExecutionNotFoundError, ModelNotFoundError
+from sagepipe.local.records import ExecutionRecord, MetricPoint, ModelRecord, StepRecord, dumps
 from sagepipe.local.store.schema import migrate
 
 DB_NAME = "runs.db"
@@ -244,6 +244,48 @@ class RunStore:
             MetricPoint(row["step_name"], row["name"], row["value"], row["timestamp"], row["idx"])
             for row in rows
         ]
+
+    # --- models ----------------------------------------------------------------------------
+
+    def add_model(self, record: ModelRecord) -> None:
+        """Store a model created by a model step (a model of the same name is replaced)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.name,
+                    record.execution_id,
+                    record.step_name,
+                    record.image,
+                    record.model_data_url,
+                    dumps(record.environment),
+                    record.region,
+                    record.created_at,
+                ),
+            )
+
+    def model(self, name: str) -> ModelRecord:
+        """The model named ``name``.
+
+        Raises:
+            ModelNotFoundError: if no model step created a model of that name.
+        """
+        row = self._db.execute("SELECT * FROM models WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise ModelNotFoundError(
+                f"no model {name!r} in {self.path}; models are created by a pipeline's model "
+                "step (PyTorchModelStep) when it runs"
+            )
+        return ModelRecord(
+            name=row["name"],
+            execution_id=row["execution_id"],
+            step_name=row["step_name"],
+            image=row["image"],
+            model_data_url=row["model_data_url"],
+            environment=json.loads(row["environment_json"]),
+            region=row["region"],
+            created_at=row["created_at"],
+        )
 
     # --- content digests -----------------------------------------------------------------
 

@@ -76,6 +76,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        "0002_models",
+        (
+            # The models model steps create (SageMaker's CreateModel), found by name.
+            """CREATE TABLE models (
+                name TEXT PRIMARY KEY,
+                execution_id TEXT NOT NULL,
+                step_name TEXT NOT NULL,
+                image TEXT NOT NULL,
+                model_data_url TEXT NOT NULL,
+                environment_json TEXT NOT NULL,
+                region TEXT NOT NULL,
+                created_at REAL NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

@@ -9,7 +9,7 @@ from sagepipe.expressions import JsonValue, Parameter
 from sagepipe.pipeline import CodeRef, Step
 from sagepipe.sagemaker.context import CompileContext
 from sagepipe.sagemaker.errors import CompileError
-from sagepipe.sagemaker.images import ImageScope, image_uri
+from sagepipe.sagemaker.images import ImageNotFoundError, ImageScope, image_uri
 from sagepipe.sagemaker.target import literal_config
 
 #: Framework and Python versions of the image that runs sagepipe's own scripts (packaging,
@@ -91,7 +91,7 @@ def framework_image(
             str(py_version),
             concrete_instance_type,
         )
-    except CompileError as exc:
+    except ImageNotFoundError as exc:
         raise CompileError(f"step {step.name!r}: {exc}") from None
 
 
