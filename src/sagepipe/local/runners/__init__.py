@@ -13,6 +13,7 @@ from sagepipe.local.runners.payload import PayloadRunner
 from sagepipe.local.runners.processing import ProcessingRunner
 from sagepipe.local.runners.registration import RegistrationRunner
 from sagepipe.local.runners.training import TrainingRunner
+from sagepipe.local.runners.transform import TransformRunner
 
 RUNNERS: dict[str, Runner] = {
     "ProcessingStep": ProcessingRunner(),
@@ -21,6 +22,7 @@ RUNNERS: dict[str, Runner] = {
     "PackagingStep": PackagingRunner(),
     "PayloadStep": PayloadRunner(),
     "RegistrationStep": RegistrationRunner(),
+    "BatchTransformStep": TransformRunner(),
 }
 
 #: Step types never served from the cache: as SageMaker's RegisterModel, every execution

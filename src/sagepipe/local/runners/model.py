@@ -60,6 +60,8 @@ class ModelRunner:
             warnings.append(
                 f"the model archive holds junk that SageMaker ignores: {', '.join(report.ignored)}"
             )
+        if request.code is not None and not str(request.code["source_dir"]).startswith("s3://"):
+            uri = _repack_with_code(context, archive, request.code)
         region = str(config.get("region") or "us-east-1")
         image = inference_image(config, str(config.get("inference_instance_type")))
         environment = {
@@ -120,6 +122,32 @@ def inference_image(config: dict[str, Any], instance_type: str | None) -> str:
         )
     except ImageNotFoundError as exc:
         raise StepFailure(str(exc)) from None
+
+
+def _repack_with_code(context: StepContext, archive: Path, code: dict[str, Any]) -> str:
+    """Put the model's inference code under ``code/`` of a new archive, as the SageMaker SDK
+    repacks a ``PyTorchModel`` given ``entry_point``/``source_dir``; returns its URI."""
+    from sagepipe.artifacts.errors import ArtifactError
+    from sagepipe.artifacts.package import package_model
+
+    output_dir = context.layout.step_dir / "model"
+    try:
+        report = package_model(
+            archive,
+            Path(code["source_dir"]),
+            str(code["entry_point"]),
+            [Path(d) for d in code.get("dependencies") or []],
+            output_dir / "model.tar.gz",
+        )
+    except ArtifactError as exc:
+        raise StepFailure(f"adding the inference code to the model failed: {exc}") from None
+    prefix = f"{context.request.output_prefix}/model"
+    context.uploader.upload_tree(output_dir, prefix)
+    context.log(
+        f"sagepipe: repacked the model with code/{code['entry_point']} "
+        f"({len(report.layout.code_files)} code file(s)) in {report.seconds:.2f}s"
+    )
+    return f"{prefix}/model.tar.gz"
 
 
 def scratch(context: StepContext) -> Path:
