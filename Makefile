@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m sagepipe.demo
+	$(BIN)/sagepipe demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples tools

@@ -185,7 +185,7 @@ def test_failing_predict_fn_fails_registration_and_registers_nothing(
     assert "serve | sagepipe serve: stopped" in Path(registration.log_path).read_text()
 
 
-def test_each_region_registers_and_registration_is_never_cached(
+def test_each_region_registers_and_an_unchanged_registration_is_cached(
     tmp_path: Path, make_code: CodeFactory, run: Runner, home: Path, storage: RoutedStorage
 ) -> None:
     code = make_code("echo", **{"inference.py": ECHO_INFERENCE})
@@ -203,16 +203,19 @@ def test_each_region_registers_and_registration_is_never_cached(
 
     first = run(steps)
     again = run(steps)
+    registry = LocalRegistry(home / "registry.db")
+    # An unchanged package is not registered twice: the cached step reuses the version.
+    assert [v.model_package_version for v in registry.list_versions("echo", "eu-west-1")] == [1]
+    forced = run(steps, use_cache=False)
 
-    assert first.status == again.status == "Succeeded"
-    statuses = {s.name: s.status for s in again.steps}
-    assert statuses == {
+    assert first.status == again.status == forced.status == "Succeeded"
+    assert {s.name: s.status for s in again.steps} == {
         "Packaging": "Cached",
         "Payload": "Cached",
-        "Registration_us-east-1": "Succeeded",
-        "Registration_eu-west-1": "Succeeded",
+        "Registration_us-east-1": "Cached",
+        "Registration_eu-west-1": "Cached",
     }
-    registry = LocalRegistry(home / "registry.db")
+    assert {s.status for s in forced.steps} == {"Succeeded"}
     for region in ("us-east-1", "eu-west-1"):
         versions = registry.list_versions("echo", region)
         assert [v.model_package_version for v in versions] == [1, 2]

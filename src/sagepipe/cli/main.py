@@ -17,6 +17,7 @@ from sagepipe.errors import SagepipeError
 
 # One entry per command module, in the order their commands appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
+    "sagepipe.cli.demo_commands",
     "sagepipe.cli.pipeline_commands",
     "sagepipe.cli.config_commands",
     "sagepipe.cli.run_commands",

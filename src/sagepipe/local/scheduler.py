@@ -30,7 +30,6 @@ from sagepipe.local.resolution import (
     execution_context,
     resolve_step,
 )
-from sagepipe.local.runners import UNCACHED_STEP_TYPES
 from sagepipe.local.store import RunStore
 from sagepipe.pipeline import Pipeline, Step
 from sagepipe.storage import RoutedStorage
@@ -156,7 +155,7 @@ class Scheduler:
             self._finish(step.name, "Failed", failure_reason=str(exc))
             return
         key = None
-        if step.cache and step.step_type not in UNCACHED_STEP_TYPES:
+        if step.cache:
             key = cache_key(step, context, resolved.inputs, self._digester)
         if key is not None and self.settings.use_cache and self._reuse(step, key):
             return

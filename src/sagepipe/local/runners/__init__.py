@@ -25,8 +25,4 @@ RUNNERS: dict[str, Runner] = {
     "BatchTransformStep": TransformRunner(),
 }
 
-#: Step types never served from the cache: as SageMaker's RegisterModel, every execution
-#: registers a new model package version.
-UNCACHED_STEP_TYPES: frozenset[str] = frozenset({"RegistrationStep"})
-
-__all__ = ["RUNNERS", "UNCACHED_STEP_TYPES", "Runner", "StepContext", "StepOutcome"]
+__all__ = ["RUNNERS", "Runner", "StepContext", "StepOutcome"]

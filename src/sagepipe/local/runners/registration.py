@@ -6,8 +6,10 @@ The step registers the packaged model (``packaged_model``: the packaging output 
 model metrics (``metrics``: a training step's ``FinalMetricDataList``, or the URI of a metrics
 report) and the config's metadata. Before registering, unless ``skip_smoke_test``, the package
 is served locally and must answer every sample payload (see
-:mod:`sagepipe.local.runners.smoke`). Like SageMaker's RegisterModel, every execution
-registers a new version: the step is never served from the cache.
+:mod:`sagepipe.local.runners.smoke`). An unchanged registration (same package, payloads,
+metrics and settings) is served from the cache and keeps its version, so rerunning a pipeline
+does not pile up identical versions; ``--no-cache`` registers a new one, as SageMaker's
+uncached RegisterModel does on every execution.
 """
 
 from __future__ import annotations

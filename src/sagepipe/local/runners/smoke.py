@@ -11,6 +11,7 @@ is kept in a log file that the step log gets a copy of.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,25 +57,42 @@ def smoke_test(
     Raises:
         StepFailure: the server did not start, or a sample was not answered with 2xx.
     """
-    command = [sys.executable, "-m", "sagepipe", "serve", str(model_archive)]
+    log(f"sagepipe: smoke test: serving {model_archive.name} ({len(samples)} sample payload(s))")
+    try:
+        with local_server(model_archive, environment, server_log) as (url, process):
+            for sample in samples:
+                _invoke(url, sample, accept, process, server_log)
+                log(f"sagepipe: smoke test: the {sample.name} was answered")
+    finally:
+        _copy_log(server_log, log)
+
+
+@contextlib.contextmanager
+def local_server(
+    model: Path | str, environment: Mapping[str, str], server_log: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``sagepipe serve MODEL`` on a free loopback port until the block ends.
+
+    Yields:
+        The server's base URL once ``/ping`` answers, and its process.
+
+    Raises:
+        StepFailure: the server exited or was not ready in time (with its output's tail).
+    """
+    command = [sys.executable, "-m", "sagepipe", "serve", str(model)]
     command += ["--port", "0", "--workers", "1"]
     env = {**os.environ, **environment, "PYTHONUNBUFFERED": "1"}
     server_log.parent.mkdir(parents=True, exist_ok=True)
-    log(f"sagepipe: smoke test: serving {model_archive.name} ({len(samples)} sample payload(s))")
     with server_log.open("wb") as output:
-        # The server stays in the step's process group: if the step process is killed, the
+        # The server stays in the caller's process group: if a step process is killed, the
         # engine kills the group, server and workers included.
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env
         )
     try:
-        url = _wait_ready(process, server_log)
-        for sample in samples:
-            _invoke(url, sample, accept, process, server_log)
-            log(f"sagepipe: smoke test: the {sample.name} was answered")
+        yield _wait_ready(process, server_log), process
     finally:
         _stop(process)
-        _copy_log(server_log, log)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], server_log: Path) -> str:
@@ -85,12 +103,12 @@ def _wait_ready(process: subprocess.Popen[bytes], server_log: Path) -> str:
             return _ping(match.group(1), process, server_log)
         if process.poll() is not None:
             raise StepFailure(
-                f"smoke test: the model server exited with status {process.returncode} before "
+                f"the model server exited with status {process.returncode} before "
                 f"it was ready: {_tail(server_log)}"
             )
         time.sleep(_POLL_S)
     raise StepFailure(
-        f"smoke test: the model server was not ready within {START_TIMEOUT_S:g} s: "
+        f"the model server was not ready within {START_TIMEOUT_S:g} s: "
         f"{_tail(server_log)}"
     )
 
@@ -101,11 +119,11 @@ def _ping(url: str, process: subprocess.Popen[bytes], server_log: Path) -> str:
             response.read()
     except urllib.error.HTTPError as exc:
         raise StepFailure(
-            f"smoke test: GET /ping answered HTTP {exc.code}: {_reason(exc.read())}"
+            f"GET /ping answered HTTP {exc.code}: {_reason(exc.read())}"
         ) from None
     except OSError as exc:
         raise StepFailure(
-            f"smoke test: GET /ping failed ({exc}); server exit status {process.poll()}: "
+            f"GET /ping failed ({exc}); server exit status {process.poll()}: "
             f"{_tail(server_log)}"
         ) from None
     return url
