@@ -90,7 +90,7 @@ def test_compile_is_offline_deterministic_and_uploads_nothing(
     assert second.returncode == 0, second.stderr
     written = (tmp_path / "one.json").read_text()
     assert written == second.stdout == GOLDEN.read_text()
-    assert "wrote" in first.stderr and "9 steps" in first.stderr
+    assert "wrote" in first.stderr and "10 steps" in first.stderr
     assert "warning: step 'train'" in first.stderr
     assert connections == []
 

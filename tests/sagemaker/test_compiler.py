@@ -80,6 +80,7 @@ def test_definition_form(compiled_example: CompiledPipeline) -> None:
     assert types == {
         "preprocess": "Processing",
         "train": "Training",
+        "model-RepackModel": "Processing",
         "model": "Model",
         "packaging": "Processing",
         "payload": "Processing",

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sagepipe.cli.package_commands",
     "sagepipe.cli.registry_commands",
     "sagepipe.cli.serve_commands",
+    "sagepipe.cli.endpoints_commands",
 )
 
 

@@ -1,10 +1,14 @@
 """PyTorchModelStep -> ``Model`` (CreateModel); RegistrationStep -> ``RegisterModel``
 (CreateModelPackage).
 
-The model's code is not uploaded: SageMaker's PyTorch inference container runs
-``code/<entry point>`` from inside ``model.tar.gz`` (``SAGEMAKER_SUBMIT_DIRECTORY`` is
-``/opt/ml/model/code``), which the packaging step puts there. A model package's container
-gets the same environment, with the entry point of the packaging step that produced it.
+SageMaker's PyTorch inference container runs ``code/<entry point>`` from inside
+``model.tar.gz`` (``SAGEMAKER_SUBMIT_DIRECTORY`` is ``/opt/ml/model/code``). A model step with
+a local ``source_dir`` therefore compiles, as the SageMaker SDK's ``ModelStep`` does with its
+``_RepackModelStep``, to two steps: ``<name>-RepackModel``, a processing job running the
+packaging script that streams the model archive into a new one with ``code/``, and the
+``CreateModel`` step serving that archive (the local engine repacks the same way). A model
+package's container gets the same environment, with the entry point of the packaging step
+that produced it.
 
 SageMaker Pipelines registers model packages in the pipeline's own region; a registration
 step for another region (``regions`` in its config) is an error that says how to proceed.
@@ -12,19 +16,36 @@ step for another region (``regions`` in its config) is an error that says how to
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sagepipe.expressions import JsonValue
 from sagepipe.pipeline import Step
-from sagepipe.sagemaker.context import CompileContext, tags
+from sagepipe.sagemaker.context import CompileContext, join, tags
 from sagepipe.sagemaker.errors import CompileError
 from sagepipe.sagemaker.steps.common import CompiledStep, framework_image, instance_type
+from sagepipe.sagemaker.steps.processing import compile_packaging
 from sagepipe.sagemaker.target import literal_config
+from sagepipe.steps.packaging import SPECIFICATION as PACKAGING
 
 DEFAULT_ENTRY_POINT = "inference.py"
+
+
+REPACK_SUFFIX = "-RepackModel"
 
 
 def compile_model(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     config = step.config
     _, concrete = instance_type(ctx, step, "inference_instance_type")
+    model_data = ctx.object_value(step, "model_data")
+    repack: list[CompiledStep] = []
+    if step.code is not None and step.code.is_local():
+        repack_step = _repack_step(step)
+        repack = [
+            replace(c, source=step.name, depends_on=list(step.depends_on))
+            for c in compile_packaging(ctx, repack_step)
+        ]
+        output = repack_step.output_ref("packaged_model").to_json()
+        model_data = join("/", [output, "model.tar.gz"])
     environment = dict(config.get("container_environment") or {})
     if "AWS_REGION" in environment:
         environment["AWS_REGION"] = ctx.target.region
@@ -32,13 +53,37 @@ def compile_model(ctx: CompileContext, step: Step) -> list[CompiledStep]:
         "ExecutionRoleArn": ctx.role(step),
         "PrimaryContainer": {
             "Image": framework_image(ctx, step, "inference", concrete),
-            "ModelDataUrl": ctx.object_value(step, "model_data"),
+            "ModelDataUrl": model_data,
             "Environment": dict(sorted(environment.items())),
         },
     }
     if config.get("tags"):
         arguments["Tags"] = tags(step)
-    return [CompiledStep(step.name, "Model", "CreateModel", arguments, step.name, False, True)]
+    depends_on = [*step.depends_on, *(r.name for r in repack)] if repack else None
+    model = CompiledStep(
+        step.name, "Model", "CreateModel", arguments, step.name, False, True, depends_on
+    )
+    return [*repack, model]
+
+
+def _repack_step(step: Step) -> Step:
+    """The packaging step that puts the model step's code into its model archive."""
+    config = {
+        key: step.config.get(key)
+        for key in ("region", "role", "bucket", "prefix", "tags", "pipeline_name")
+    }
+    config.update({"compression_level": 6, "processing_instance_type": "ml.m5.large"})
+    return Step(
+        name=f"{step.name}{REPACK_SUFFIX}",
+        step_type=PACKAGING.step_type,
+        config_type="PackagingConfig",
+        config=config,
+        code=step.code,
+        inputs={"model_input": step.inputs["model_data"]},
+        specification=PACKAGING,
+        depends_on=step.depends_on,
+        cache=step.cache,
+    )
 
 
 def compile_registration(ctx: CompileContext, step: Step) -> list[CompiledStep]:
