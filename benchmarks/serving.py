@@ -163,8 +163,8 @@ def run_ours(
         time.sleep(3)
         measurement.rss_mb, measurement.pss_mb = procs.memory_mb(procs.descendants([process.pid]))
         measure_load(measurement, port, body, args.concurrencies, args.duration)
-    except RuntimeError as exc:
-        measurement.error = str(exc)
+    except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
+        measurement.error = f"{type(exc).__name__}: {exc}"
     finally:
         procs.kill_all(procs.descendants([process.pid]), timeout=30)
         process.wait()
@@ -198,8 +198,8 @@ def run_reference(
         pids = procs.descendants([process.pid, *procs.find_by_cmdline(reference.TS_MARKER)])
         measurement.rss_mb, measurement.pss_mb = procs.memory_mb(pids)
         measure_load(measurement, port, body, args.concurrencies, args.duration)
-    except RuntimeError as exc:
-        measurement.error = str(exc)
+    except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
+        measurement.error = f"{type(exc).__name__}: {exc}"
     finally:
         pids = procs.descendants([process.pid, *procs.find_by_cmdline(reference.TS_MARKER)])
         procs.kill_all([process.pid], timeout=10)

@@ -101,3 +101,12 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path: Path) -> None:
     assert last.startswith("sagepipe: error:") and "model.pt" in last and "model_fn" in last
     no_data = sagepipe("invoke", "http://127.0.0.1:9", "--data", "@missing.json", cwd=tmp_path)
     assert no_data.returncode == 2 and b"missing.json is not a file" in no_data.stderr
+
+
+def test_a_port_in_use_is_refused(tmp_path: Path) -> None:
+    model = write_linear(tmp_path / "model")
+    with running_server(model) as server:
+        second = sagepipe("serve", str(model), "--port", str(server.port), cwd=tmp_path)
+        assert second.returncode == 2
+        assert f"cannot bind 127.0.0.1:{server.port}".encode() in second.stderr
+        assert server.ping() == 200

@@ -15,7 +15,7 @@ from sagepipe.local.errors import ModelNotFoundError
 from sagepipe.local.store import RunStore
 from sagepipe.pipeline import Step
 from sagepipe.steps import PackagingStepBuilder, PyTorchModelStepBuilder
-from sagepipe.storage import RoutedStorage
+from sagepipe.storage import RoutedStorage, get_storage
 
 from .conftest import CodeFactory, Runner, by_name, output_uri
 
@@ -71,14 +71,24 @@ def test_model_step_records_the_model(
     assert name == f"Model-{outcome.execution_id}"
     container = properties["PrimaryContainer"]
     assert container["Image"] == CPU_IMAGE
-    assert container["ModelDataUrl"] == str(archive)
+    # As the SDK repacks a PyTorchModel with entry_point, the model serves an archive holding
+    # the original members byte for byte and the inference code under code/.
+    repacked = container["ModelDataUrl"]
+    assert repacked.endswith("/Model/model/model.tar.gz") and repacked.startswith("s3://")
+    local_copy = tmp_path / "repacked.tar.gz"
+    get_storage(home=home).get_file(repacked, local_copy)
+    with tarfile.open(local_copy) as tar:
+        members = {m.name: tar.extractfile(m) for m in tar.getmembers() if m.isfile()}
+        contents = {name: f.read() for name, f in members.items() if f is not None}
+    assert contents["model.pth"] == b"weights" and contents["config.json"] == b"{}"
+    assert contents["code/inference.py"] == INFERENCE.encode()
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
     assert properties["ModelArn"].endswith(f":model/{name.lower()}")
     store = RunStore.open(home)
     try:
         stored = store.model(name)
-        assert (stored.image, stored.model_data_url) == (CPU_IMAGE, str(archive))
+        assert (stored.image, stored.model_data_url) == (CPU_IMAGE, repacked)
         assert stored.environment == container["Environment"]
         with pytest.raises(ModelNotFoundError, match="no model 'nope'"):
             store.model("nope")

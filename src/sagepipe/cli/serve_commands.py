@@ -104,17 +104,49 @@ def _register_invoke(subparsers: Any) -> None:
     invoke.set_defaults(handler=run_invoke)
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def resolve_model(spec: str) -> str:
+    """MODEL as a path or URI to serve: a model package ARN of the local registry serves the
+    package's model data; the name of a model created by a pipeline run (its ``ModelName``)
+    serves that model's data with its container environment."""
+    import os
+    from pathlib import Path
+
     from sagepipe.registry import is_model_package_arn, resolve_model_package
+
+    if is_model_package_arn(spec):
+        return resolve_model_package(spec)
+    if "://" in spec or Path(spec).exists():
+        return spec
+    from sagepipe.local.errors import ModelNotFoundError
+    from sagepipe.local.store import RunStore
+    from sagepipe.serving.errors import ModelSourceError
+    from sagepipe.storage import sagepipe_home
+
+    store = RunStore.open(sagepipe_home())
+    try:
+        record = store.model(spec)
+    except ModelNotFoundError:
+        raise ModelSourceError(
+            f"MODEL {spec!r} is not a file, a directory, an s3:// URI, a model package ARN, "
+            "or the name of a model created by a pipeline run (see the model step's ModelName "
+            "in `sagepipe executions show ID`)"
+        ) from None
+    finally:
+        store.close()
+    # SageMaker starts the model's container with its environment; explicit variables win.
+    for name, value in record.environment.items():
+        os.environ.setdefault(name, value)
+    return record.model_data_url
+
+
+def run_serve(args: argparse.Namespace) -> int:
     from sagepipe.serving.server import serve
 
     def ready(url: str) -> None:
         print(f"sagepipe serve: listening on {url}", flush=True)
 
-    # A model package ARN of the local registry serves the package's model data.
-    model = resolve_model_package(args.model) if is_model_package_arn(args.model) else args.model
     serve(
-        model,
+        resolve_model(args.model),
         entry_point=args.entry_point,
         source_dir=args.source_dir,
         host=args.host,
@@ -133,7 +165,7 @@ def run_transform_command(args: argparse.Namespace) -> int:
     from sagepipe.serving.transform import run_transform
 
     result = run_transform(
-        args.model,
+        resolve_model(args.model),
         args.input,
         args.output,
         content_type=args.content_type,

@@ -215,17 +215,23 @@ def _alive(pid: int) -> bool:
 
 def _stop(pid: int, timeout_s: float) -> None:
     try:
-        os.killpg(pid, signal.SIGTERM)
+        # The server drains and stops its own workers; signalling them too would race it.
+        os.kill(pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         return
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not _alive(pid):
+            _kill_group(pid)  # any worker the server left behind
             return
         time.sleep(0.05)
+    _kill_group(pid)
+    while _alive(pid):
+        time.sleep(0.05)
+
+
+def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    while _alive(pid):
-        time.sleep(0.05)

@@ -54,11 +54,13 @@ class Predictor:
         self._process: subprocess.Popen[bytes] | None = None
         #: Where a deployed local server writes its log.
         self.log_path: Path | None = None
+        #: The URL of a local endpoint (``sagepipe.endpoints``) named ``endpoint_name``.
+        self._local_url = _local_endpoint_url(endpoint_name)
 
     @property
     def is_local(self) -> bool:
         """Whether the endpoint is a URL rather than a SageMaker endpoint name."""
-        return self.endpoint_name.startswith(("http://", "https://"))
+        return self._local_url is not None or self.endpoint_name.startswith(("http://", "https://"))
 
     @property
     def content_type(self) -> str:
@@ -126,7 +128,7 @@ class Predictor:
     # ------------------------------------------------------------------ transports
 
     def _post(self, args: dict[str, Any]) -> tuple[int, bytes, str]:
-        url = urllib.parse.urlsplit(self.endpoint_name)
+        url = urllib.parse.urlsplit(self._local_url or self.endpoint_name)
         path = url.path.rstrip("/") or ""
         if not path.endswith("/invocations"):
             path += "/invocations"
@@ -199,6 +201,11 @@ class Predictor:
             stop_process(self._process, timeout_s)
             self._process = None
             return
+        if self._local_url is not None:
+            from sagepipe.endpoints import delete_endpoint
+
+            delete_endpoint(self.endpoint_name, timeout_s=timeout_s)
+            return
         if self.is_local:
             return
         import boto3
@@ -208,6 +215,28 @@ class Predictor:
 
     def __repr__(self) -> str:
         return f"Predictor({self.endpoint_name!r}, content_type={self.content_type!r})"
+
+
+def _local_endpoint_url(name: str) -> str | None:
+    """The URL of the local endpoint ``name`` (None for URLs and unknown names)."""
+    if name.startswith(("http://", "https://")):
+        return None
+    from sagepipe.endpoints import IN_SERVICE, EndpointStore
+    from sagepipe.storage import sagepipe_home
+
+    if not (sagepipe_home() / "runs.db").exists():
+        return None
+    with EndpointStore(sagepipe_home()) as store:
+        record = store.find(name)
+    if record is None:
+        return None
+    if record.status != IN_SERVICE or record.url is None:
+        raise InvocationError(
+            f"local endpoint {name!r} is {record.status}, not InService"
+            + (f": {record.failure_reason}" if record.failure_reason else ""),
+            status=0,
+        )
+    return record.url
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout_s: float) -> None:

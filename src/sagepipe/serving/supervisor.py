@@ -82,12 +82,17 @@ class Supervisor:
     @staticmethod
     def _reserve(host: str, port: int) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        if port == 0:
-            # Ask for a free port without SO_REUSEPORT: with it, the kernel may hand out a
-            # port another reuse-port socket of this user already serves.
+        # Probe without SO_REUSEPORT first: with it, another server of this user on the same
+        # port (or a port 0 the kernel hands out twice) would silently share connections.
+        try:
             with socket.socket(family, socket.SOCK_STREAM) as probe:
-                probe.bind((host, 0))
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
                 port = probe.getsockname()[1]
+        except OSError as exc:
+            raise ServingError(
+                f"cannot bind {host}:{port}: {exc.strerror}; choose another --port"
+            ) from None
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

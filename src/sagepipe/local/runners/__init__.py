@@ -7,6 +7,7 @@ light modules at top level: they are imported by every step process.
 from __future__ import annotations
 
 from sagepipe.local.runners.base import Runner, StepContext, StepOutcome
+from sagepipe.local.runners.endpoint import EndpointRunner
 from sagepipe.local.runners.model import ModelRunner
 from sagepipe.local.runners.packaging import PackagingRunner
 from sagepipe.local.runners.payload import PayloadRunner
@@ -23,6 +24,7 @@ RUNNERS: dict[str, Runner] = {
     "PayloadStep": PayloadRunner(),
     "RegistrationStep": RegistrationRunner(),
     "BatchTransformStep": TransformRunner(),
+    "EndpointStep": EndpointRunner(),
 }
 
 __all__ = ["RUNNERS", "Runner", "StepContext", "StepOutcome"]

@@ -1,0 +1,212 @@
+"""``PyTorchModel``: the SageMaker SDK's model class: deploy, create and register locally.
+
+``deploy(instance_type="local")`` starts a named local endpoint (see
+:mod:`sagepipe.endpoints`) and returns a Predictor bound to its name; ``create()`` records
+the model in the run store (SageMaker's ``CreateModel``); ``register()`` adds a version to
+the local model registry (``Model.register``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sagepipe.pytorch.errors import EstimatorError
+
+if TYPE_CHECKING:
+    from sagepipe.local.records import ModelRecord
+    from sagepipe.registry import ModelPackage
+    from sagepipe.serving.deserializers import BaseDeserializer
+    from sagepipe.serving.predictor import Predictor
+    from sagepipe.serving.serializers import BaseSerializer
+
+LOCAL_TYPES = ("local", "local_cpu", "local_gpu")
+DEFAULT_FRAMEWORK_VERSION = "2.1"
+DEFAULT_PY_VERSION = "py310"
+
+
+class PyTorchModel:
+    """A PyTorch model for SageMaker's PyTorch inference container.
+
+    Args:
+        model_data: ``model.tar.gz`` URI or path (or a model directory, locally).
+        role: IAM role ARN (SageMaker only).
+        entry_point: Inference script, relative to ``source_dir`` (or a path).
+        source_dir: Directory of the inference code (default: the entry point's directory,
+            or the archive's ``code/`` when there is no entry point).
+        framework_version: PyTorch version of the inference image (default 2.1).
+        py_version: Python version of the image (default py310).
+        env: The container's environment variables.
+        name: The model's name (default ``pytorch-inference-<timestamp>``).
+        region: Region for the image URI (default ``$AWS_REGION`` or us-east-1).
+    """
+
+    def __init__(
+        self,
+        model_data: str,
+        role: str | None = None,
+        entry_point: str | None = None,
+        source_dir: str | None = None,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        env: dict[str, str] | None = None,
+        name: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        if entry_point is not None and source_dir is None and Path(entry_point).parent != Path():
+            source_dir, entry_point = str(Path(entry_point).parent), Path(entry_point).name
+        self.model_data = str(model_data)
+        self.role = role
+        self.entry_point = entry_point
+        self.source_dir = None if source_dir is None else str(Path(source_dir).absolute())
+        self.framework_version = framework_version or DEFAULT_FRAMEWORK_VERSION
+        self.py_version = py_version or DEFAULT_PY_VERSION
+        self.env = dict(env or {})
+        self.name = name
+        self.region = region
+        self.endpoint_name: str | None = None
+
+    def _region(self) -> str:
+        import os
+
+        return self.region or os.environ.get("AWS_REGION") or "us-east-1"
+
+    def image_uri(self, instance_type: str = "ml.m5.large") -> str:
+        """The SageMaker PyTorch inference image of this model."""
+        from sagepipe.images import image_uri
+
+        return image_uri(
+            "inference", self._region(), self.framework_version, self.py_version, instance_type
+        )
+
+    def _environment(self) -> dict[str, str]:
+        environment = dict(self.env)
+        if self.entry_point:
+            environment.setdefault("SAGEMAKER_PROGRAM", self.entry_point)
+        environment.setdefault("SAGEMAKER_REGION", self._region())
+        return environment
+
+    def deploy(
+        self,
+        initial_instance_count: int = 1,
+        instance_type: str = "local",
+        serializer: BaseSerializer | None = None,
+        deserializer: BaseDeserializer | None = None,
+        endpoint_name: str | None = None,
+        *,
+        workers: int | None = None,
+    ) -> Predictor:
+        """Start a named local endpoint serving this model; return a Predictor for it.
+
+        Raises:
+            EstimatorError: a non-local instance type or more than one instance.
+            EndpointError: the server did not start (the message has its log tail).
+        """
+        from sagepipe.endpoints import create_endpoint
+        from sagepipe.serving.predictor import Predictor
+
+        if instance_type not in LOCAL_TYPES:
+            raise EstimatorError(
+                f"instance_type {instance_type!r}: deploy() creates local endpoints only "
+                f"({', '.join(LOCAL_TYPES)}); deploy to SageMaker with the pipeline's "
+                "endpoint step"
+            )
+        if initial_instance_count != 1:
+            raise EstimatorError(
+                "a local endpoint runs one server: use initial_instance_count=1 (workers= "
+                "sets its parallelism)"
+            )
+        name = endpoint_name or self.name or _timestamped("pytorch-inference")
+        create_endpoint(
+            name,
+            self.model_data,
+            entry_point=self.entry_point,
+            source_dir=self.source_dir,
+            environment=self.env,
+            workers=workers,
+        )
+        self.endpoint_name = name
+        return Predictor(name, serializer, deserializer)
+
+    def create(self, instance_type: str = "ml.m5.large") -> ModelRecord:
+        """Record the model in the run store (``CreateModel``), found later by its name."""
+        from sagepipe.local.records import ModelRecord
+        from sagepipe.local.store import RunStore
+        from sagepipe.storage import sagepipe_home
+
+        self.name = self.name or _timestamped("pytorch-inference")
+        record = ModelRecord(
+            name=self.name,
+            execution_id="",
+            step_name="",
+            image=self.image_uri(instance_type),
+            model_data_url=self.model_data,
+            environment=self._environment(),
+            region=self._region(),
+            created_at=time.time(),
+        )
+        store = RunStore.open(sagepipe_home())
+        try:
+            store.add_model(record)
+        finally:
+            store.close()
+        return record
+
+    def register(
+        self,
+        content_types: Sequence[str],
+        response_types: Sequence[str],
+        inference_instances: Sequence[str] | None = None,
+        transform_instances: Sequence[str] | None = None,
+        model_package_group_name: str | None = None,
+        approval_status: str = "PendingManualApproval",
+        description: str | None = None,
+        customer_metadata_properties: dict[str, str] | None = None,
+        domain: str | None = None,
+        task: str | None = None,
+        **kwargs: Any,
+    ) -> ModelPackage:
+        """Register a model package version in the local model registry (``Model.register``).
+
+        Raises:
+            EstimatorError: no ``model_package_group_name``, or an unsupported argument.
+        """
+        from sagepipe.registry import LocalRegistry, register_model_version
+
+        if kwargs:
+            raise EstimatorError(
+                f"register() does not support {', '.join(sorted(kwargs))} locally; supported: "
+                "content_types, response_types, inference_instances, transform_instances, "
+                "model_package_group_name, approval_status, description, "
+                "customer_metadata_properties, domain, task"
+            )
+        if not model_package_group_name:
+            raise EstimatorError("register() needs model_package_group_name")
+        instances = list(inference_instances or ["ml.m5.large"])
+        return register_model_version(
+            LocalRegistry(),
+            group=model_package_group_name,
+            region=self._region(),
+            model_data_uri=self.model_data,
+            image_uri=self.image_uri(instances[0]),
+            content_types=content_types,
+            response_types=response_types,
+            instance_types=instances,
+            transform_instance_types=list(transform_instances or instances),
+            approval_status=approval_status,  # type: ignore[arg-type]  # checked by the registry
+            description=description or "",
+            domain=domain,
+            task=task,
+            framework="PYTORCH",
+            framework_version=self.framework_version,
+            environment=self._environment(),
+            customer_metadata=customer_metadata_properties,
+        )
+
+
+def _timestamped(base: str) -> str:
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now))
+    return f"{base}-{stamp}-{int(now * 1000) % 1000:03d}"

@@ -1,0 +1,209 @@
+"""SageMaker training jobs for ``PyTorch.fit`` with an ``ml.*`` instance type.
+
+The code is uploaded as ``sourcedir.tar.gz`` next to the job's output (as the SDK does),
+the ``CreateTrainingJob`` request carries the SDK's ``sagemaker_*`` hyperparameters, and
+the job is followed with ``DescribeTrainingJob`` until it ends.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sagepipe.pytorch.errors import EstimatorError, TrainingFailedError
+from sagepipe.storage import parse_s3
+
+if TYPE_CHECKING:
+    from sagepipe.pytorch.estimator import PyTorch
+    from sagepipe.pytorch.inputs import TrainingInput
+
+_TERMINAL = ("Completed", "Failed", "Stopped")
+#: SDK distribution key -> the hyperparameter the PyTorch container reads.
+_DISTRIBUTION_FLAGS = {
+    "torch_distributed": "sagemaker_torch_distributed_enabled",
+    "pytorchddp": "sagemaker_pytorch_ddp_enabled",
+}
+
+
+def source_archive(source_dir: Path, dependencies: list[str]) -> bytes:
+    """``sourcedir.tar.gz``: the source directory's files and each dependency at the root."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(source_dir.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                tar.add(path, arcname=path.relative_to(source_dir).as_posix())
+        for dependency in map(Path, dependencies):
+            tar.add(dependency, arcname=dependency.name)
+    return buffer.getvalue()
+
+
+def training_request(
+    estimator: PyTorch,
+    job_name: str,
+    channels: dict[str, TrainingInput],
+    region: str,
+    submit_uri: str,
+) -> dict[str, Any]:
+    """The ``CreateTrainingJob`` request of ``estimator`` (the SDK's JSON-encoded
+    hyperparameters, plus its ``sagemaker_*`` ones).
+
+    Raises:
+        EstimatorError: no role, output_path or framework/py version.
+    """
+    from sagepipe.images import image_uri
+
+    if not estimator.role:
+        raise EstimatorError("a SageMaker training job needs role= (an IAM role ARN)")
+    if not estimator.output_path or not estimator.output_path.startswith("s3://"):
+        raise EstimatorError("a SageMaker training job needs output_path='s3://bucket/prefix'")
+    if not estimator.framework_version or not estimator.py_version:
+        raise EstimatorError("a SageMaker training job needs framework_version and py_version")
+    instance_type = str(estimator.instance_type)
+    hyperparameters = {k: json.dumps(v) for k, v in estimator.hyperparameters.items()}
+    hyperparameters.update(
+        sagemaker_program=json.dumps(estimator.entry_point),
+        sagemaker_submit_directory=json.dumps(submit_uri),
+        sagemaker_container_log_level=json.dumps(20),
+        sagemaker_region=json.dumps(region),
+        sagemaker_job_name=json.dumps(job_name),
+    )
+    for key, flag in _DISTRIBUTION_FLAGS.items():
+        if (estimator.distribution.get(key) or {}).get("enabled"):
+            hyperparameters[flag] = json.dumps(True)
+    request: dict[str, Any] = {
+        "TrainingJobName": job_name,
+        "AlgorithmSpecification": {
+            "TrainingImage": image_uri(
+                "training",
+                region,
+                estimator.framework_version,
+                estimator.py_version,
+                instance_type,
+            ),
+            "TrainingInputMode": "File",
+        },
+        "RoleArn": estimator.role,
+        "HyperParameters": hyperparameters,
+        "InputDataConfig": [c.channel(name) for name, c in channels.items()],
+        "OutputDataConfig": {"S3OutputPath": estimator.output_path},
+        "ResourceConfig": {
+            "InstanceType": instance_type,
+            "InstanceCount": estimator.instance_count,
+            "VolumeSizeInGB": 30,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": estimator.max_run},
+    }
+    if estimator.metric_definitions:
+        request["AlgorithmSpecification"]["MetricDefinitions"] = estimator.metric_definitions
+    if estimator.environment:
+        request["Environment"] = estimator.environment
+    if estimator.checkpoint_s3_uri:
+        request["CheckpointConfig"] = {"S3Uri": estimator.checkpoint_s3_uri}
+    if not request["InputDataConfig"]:
+        del request["InputDataConfig"]
+    return request
+
+
+class SageMakerTrainingJob:
+    """A training job on SageMaker, created and followed with boto3.
+
+    Args:
+        name: The job's name.
+        client: A boto3 ``sagemaker`` client.
+    """
+
+    def __init__(self, name: str, client: Any) -> None:
+        self.name = name
+        self.client = client
+
+    @classmethod
+    def create(
+        cls, estimator: PyTorch, job_name: str, channels: dict[str, TrainingInput]
+    ) -> SageMakerTrainingJob:
+        """Upload the code and call ``CreateTrainingJob``."""
+        session = _session(estimator.sagemaker_session)
+        region = session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
+        output = str(estimator.output_path or "").rstrip("/")
+        submit_uri = f"{output}/{job_name}/source/sourcedir.tar.gz"
+        request = training_request(estimator, job_name, channels, region, submit_uri)
+        location = parse_s3(submit_uri)
+        session.client("s3").put_object(
+            Bucket=location.bucket,
+            Key=location.key,
+            Body=source_archive(Path(estimator.source_dir), estimator.dependencies),
+        )
+        client = session.client("sagemaker")
+        client.create_training_job(**request)
+        return cls(job_name, client)
+
+    @classmethod
+    def attach(
+        cls, estimator_class: type[PyTorch], job_name: str, sagemaker_session: Any, logs: bool
+    ) -> PyTorch:
+        """An estimator for a SageMaker job, waiting for it to end."""
+        job = cls(job_name, _session(sagemaker_session).client("sagemaker"))
+        described = job.describe()
+        hyperparameters = {
+            k: json.loads(v)
+            for k, v in described.get("HyperParameters", {}).items()
+            if not k.startswith("sagemaker_")
+        }
+        resources = described["ResourceConfig"]
+        estimator = estimator_class(
+            entry_point=json.loads(described["HyperParameters"]["sagemaker_program"]),
+            source_dir=".",
+            role=described["RoleArn"],
+            instance_type=resources["InstanceType"],
+            instance_count=resources["InstanceCount"],
+            hyperparameters=hyperparameters,
+            output_path=described["OutputDataConfig"]["S3OutputPath"],
+            sagemaker_session=sagemaker_session,
+        )
+        estimator._job_name = job_name
+        estimator._remote = job
+        estimator._model_data = job.wait(logs=logs)
+        return estimator
+
+    def describe(self) -> dict[str, Any]:
+        """``DescribeTrainingJob``'s response."""
+        response: dict[str, Any] = self.client.describe_training_job(TrainingJobName=self.name)
+        return response
+
+    def wait(
+        self, logs: bool = True, poll_s: float = 10.0, sleep: Callable[[float], None] = time.sleep
+    ) -> str:
+        """Poll until the job ends; print status changes; return the model artifact URI.
+
+        Raises:
+            TrainingFailedError: the job failed or was stopped.
+        """
+        last = ""
+        while True:
+            described = self.describe()
+            status = described["TrainingJobStatus"]
+            secondary = described.get("SecondaryStatus", "")
+            if logs and f"{status}/{secondary}" != last:
+                print(f"{self.name}: {status} {secondary}".rstrip(), flush=True)
+                last = f"{status}/{secondary}"
+            if status in _TERMINAL:
+                break
+            sleep(poll_s)
+        if status != "Completed":
+            raise TrainingFailedError(
+                f"training job {self.name} {status}: {described.get('FailureReason', '')}"
+            )
+        return str(described["ModelArtifacts"]["S3ModelArtifacts"])
+
+
+def _session(session: Any) -> Any:
+    if session is not None:
+        return session
+    import boto3
+
+    return boto3.Session()
