@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sagepipe.errors import SagepipeError
 
 if TYPE_CHECKING:
-    from sagepipe.serving.model import PyTorchModel
+    from sagepipe.pytorch.model import PyTorchModel
     from sagepipe.serving.predictor import Predictor
 
 __all__ = ["Predictor", "PyTorchModel", "SagepipeError", "__version__"]
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 # Public names loaded on first use, so that `import sagepipe` stays light.
 _LAZY = {
     "Predictor": "sagepipe.serving.predictor",
-    "PyTorchModel": "sagepipe.serving.model",
+    "PyTorchModel": "sagepipe.pytorch.model",
 }
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import sagepipe
+from sagepipe.errors import SagepipeError
 from sagepipe.serving.deserializers import (
     BytesDeserializer,
     CSVDeserializer,
@@ -19,7 +20,7 @@ from sagepipe.serving.deserializers import (
     NumpyDeserializer,
     StringDeserializer,
 )
-from sagepipe.serving.errors import InvocationError, ServingError
+from sagepipe.serving.errors import InvocationError
 from sagepipe.serving.predictor import Predictor
 from sagepipe.serving.serializers import (
     CSVSerializer,
@@ -117,7 +118,10 @@ def test_sagepipe_exports_the_client_lazily() -> None:
 
 
 @pytest.mark.slow
-def test_deploy_and_delete_endpoint(tmp_path: Path) -> None:
+def test_deploy_and_delete_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagepipe.endpoints import describe_endpoint
+
+    monkeypatch.setenv("SAGEPIPE_HOME", str(tmp_path / "home"))
     model = write_linear(tmp_path / "model")
     source = tmp_path / "source"
     source.mkdir()
@@ -140,22 +144,28 @@ def test_deploy_and_delete_endpoint(tmp_path: Path) -> None:
         initial_instance_count=1,
         deserializer=StringDeserializer(accept="text/plain"),
     )
-    port = int(predictor.endpoint_name.rsplit(":", 1)[1])
+    url = describe_endpoint(predictor.endpoint_name).url
+    assert url is not None
+    port = int(url.rsplit(":", 1)[1])
     assert predictor.predict(np.array([[1, 1]], dtype=np.float32)) == "[[3.5]]"
     predictor.delete_endpoint()
+    assert describe_endpoint(predictor.endpoint_name).status == "Deleted"
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
 
 
 def test_deploy_rejects_remote_instance_types(tmp_path: Path) -> None:
-    with pytest.raises(ServingError, match="not local"):
+    with pytest.raises(SagepipeError, match="creates local endpoints only"):
         sagepipe.PyTorchModel(model_data=str(tmp_path)).deploy(instance_type="ml.m5.large")
 
 
 @pytest.mark.slow
-def test_deploy_reports_why_the_server_could_not_start(tmp_path: Path) -> None:
+def test_deploy_reports_why_the_server_could_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAGEPIPE_HOME", str(tmp_path / "home"))
     write_code(
         tmp_path / "model", "def model_fn(model_dir):\n    raise ValueError('no weights here')\n"
     )
-    with pytest.raises(ServingError, match="no weights here"):
+    with pytest.raises(SagepipeError, match="no weights here"):
         sagepipe.PyTorchModel(model_data=str(tmp_path / "model")).deploy(workers=1)

@@ -3,7 +3,8 @@
 * :func:`serve` runs the server (``sagepipe serve``): handlers as SageMaker's PyTorch
   inference toolkit loads them, SageMaker's limits, dynamic batching, N workers.
 * :func:`run_transform` runs a batch transform job in-process (``sagepipe transform``).
-* :class:`Predictor` and :class:`PyTorchModel` are the client side, as in the SageMaker SDK.
+* :class:`Predictor` is the client side, as in the SageMaker SDK (``PyTorchModel`` is
+  :class:`sagepipe.pytorch.PyTorchModel`).
 
 Importing this package is cheap: torch, NumPy and the server stack load when used.
 """
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sagepipe.serving.errors import InferenceError, InvocationError, TransformError
-    from sagepipe.serving.model import PyTorchModel
     from sagepipe.serving.predictor import Predictor
     from sagepipe.serving.server import serve
     from sagepipe.serving.transform import TransformResult, run_transform
@@ -23,7 +23,6 @@ _EXPORTS = {
     "InferenceError": "sagepipe.serving.errors",
     "InvocationError": "sagepipe.serving.errors",
     "TransformError": "sagepipe.serving.errors",
-    "PyTorchModel": "sagepipe.serving.model",
     "Predictor": "sagepipe.serving.predictor",
     "serve": "sagepipe.serving.server",
     "TransformResult": "sagepipe.serving.transform",
@@ -34,7 +33,6 @@ __all__ = [
     "InferenceError",
     "InvocationError",
     "Predictor",
-    "PyTorchModel",
     "TransformError",
     "TransformResult",
     "run_transform",

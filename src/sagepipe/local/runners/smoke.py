@@ -108,8 +108,7 @@ def _wait_ready(process: subprocess.Popen[bytes], server_log: Path) -> str:
             )
         time.sleep(_POLL_S)
     raise StepFailure(
-        f"the model server was not ready within {START_TIMEOUT_S:g} s: "
-        f"{_tail(server_log)}"
+        f"the model server was not ready within {START_TIMEOUT_S:g} s: {_tail(server_log)}"
     )
 
 
@@ -118,13 +117,10 @@ def _ping(url: str, process: subprocess.Popen[bytes], server_log: Path) -> str:
         with urllib.request.urlopen(f"{url}/ping", timeout=REQUEST_TIMEOUT_S) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        raise StepFailure(
-            f"GET /ping answered HTTP {exc.code}: {_reason(exc.read())}"
-        ) from None
+        raise StepFailure(f"GET /ping answered HTTP {exc.code}: {_reason(exc.read())}") from None
     except OSError as exc:
         raise StepFailure(
-            f"GET /ping failed ({exc}); server exit status {process.poll()}: "
-            f"{_tail(server_log)}"
+            f"GET /ping failed ({exc}); server exit status {process.poll()}: {_tail(server_log)}"
         ) from None
     return url
 
