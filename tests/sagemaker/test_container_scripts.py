@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sagepipe.artifacts.payload import generate_payloads
+from sagepipe.config import ModelHyperparameters, PayloadConfig
 from sagepipe.sagemaker import CompiledPipeline
 
 from .conftest import step_named
@@ -126,9 +128,19 @@ def test_payload_samples_follow_the_field_order(
     assert done.returncode == 0, done.stderr
     with tarfile.open(tmp_path / "output" / "payload.tar.gz") as archive:
         files = {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}  # type: ignore[union-attr]
-    assert files["sample_0.csv"] == b"0.0,DEFAULT_TEXT,0.0\n"
-    assert json.loads(files["sample_0.json"]) == {"x1": 0.0, "city": "DEFAULT_TEXT", "x2": 0.0}
-    assert json.loads(files["manifest.json"]) == [
-        {"file": "sample_0.csv", "content_type": "text/csv"},
-        {"file": "sample_0.json", "content_type": "application/json"},
+    # SageMaker gets exactly the samples a local run makes (sagepipe.artifacts.payload).
+    settings = json.loads((code / "sagepipe_payload.json").read_text())
+    local = generate_payloads(
+        ModelHyperparameters(**HYPERPARAMETERS),
+        PayloadConfig(**{k: v for k, v in settings.items() if k != "hyperparameters"}),
+        tmp_path / "local",
+    )
+    with tarfile.open(tmp_path / "local" / "payload.tar.gz") as archive:
+        expected = {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}  # type: ignore[union-attr]
+    assert files == expected
+    assert (tmp_path / "output" / "manifest.json").read_bytes() == expected["manifest.json"]
+    assert [s.content_type for s in local.samples] == settings["content_types"]
+    assert files["payload_text_csv.csv"] == b"sample-1,0.0,DEFAULT_TEXT,0.0\n"
+    assert json.loads(files["payload_json.json"]) == [
+        {"id": "sample-1", "x1": 0.0, "city": "DEFAULT_TEXT", "x2": 0.0}
     ]

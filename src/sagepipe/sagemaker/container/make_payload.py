@@ -5,14 +5,15 @@ installs nothing. It uses only the standard library and runs on Python 3.9 and l
 
 Reads the field lists from ``hyperparameters.json`` inside the model archive (the one
 ``*.tar.gz`` under the model input), or from the config shipped beside this script when the
-archive has none, and writes ``payload.tar.gz`` to the output: ``sample_<i>.csv`` and/or
-``sample_<i>.json`` (one request body each, features only, in the model's field order) and
-``manifest.json`` listing every file with its content type.
+archive has none, and writes ``payload.tar.gz`` and ``manifest.json`` to the output, in the
+same layout and with the same records as the local payload step
+(:mod:`sagepipe.artifacts.payload`; a test compares the two byte for byte).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import sys
@@ -23,7 +24,6 @@ from typing import Any
 PROCESSING = Path("/opt/ml/processing")
 CONFIG_FILE = "sagepipe_payload.json"
 HYPERPARAMETERS = "hyperparameters.json"
-EXTENSIONS = {"text/csv": "csv", "application/json": "json"}
 
 
 class PayloadError(Exception):
@@ -51,61 +51,90 @@ def read_hyperparameters(model_dir: Path) -> dict[str, Any] | None:
         return data
 
 
-def features(hyperparameters: dict[str, Any]) -> list[str]:
-    """Feature fields in ``full_field_list`` order (id and label excluded)."""
-    chosen = set(hyperparameters.get("tab_field_list", [])) | set(
-        hyperparameters.get("cat_field_list", [])
-    )
-    if not chosen:
-        raise PayloadError("the hyperparameters list no tab_field_list or cat_field_list")
-    full = hyperparameters.get("full_field_list") or sorted(chosen)
-    return [name for name in full if name in chosen]
+_FILE_NAMES = {"text/csv": "payload_text_csv.csv", "application/json": "payload_json.json"}
+_LIST_FIELDS = ("full_field_list", "tab_field_list", "cat_field_list")
 
 
-def record(hyperparameters: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """One sample record: configured per-field defaults, else the numeric/text default."""
-    categorical = set(hyperparameters.get("cat_field_list", []))
-    overrides = config.get("field_defaults", {})
-    values: dict[str, Any] = {}
-    for name in features(hyperparameters):
-        if name in overrides:
-            values[name] = overrides[name]
-        elif name in categorical:
-            values[name] = config["default_text_value"]
-        else:
-            values[name] = config["default_numeric_value"]
-    return values
+def field_lists(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The field lists, whether the JSON holds lists or SageMaker's JSON strings."""
+    lists = dict(hyperparameters)
+    for key in _LIST_FIELDS:
+        if isinstance(lists.get(key), str):
+            lists[key] = json.loads(lists[key])
+    return lists
 
 
-def render(values: dict[str, Any], content_type: str) -> bytes:
-    if content_type == "text/csv":
-        return (",".join(str(v) for v in values.values()) + "\n").encode()
-    if content_type == "application/json":
-        return json.dumps(values, sort_keys=False).encode()
-    raise PayloadError(f"content type {content_type!r} is not supported")
+def sample_records(hyperparameters: dict[str, Any], config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sample records, exactly as :mod:`sagepipe.artifacts.payload` makes them locally:
+    the fields of ``full_field_list`` without the label, the id generated (``sample-<n>``),
+    numeric fields the numeric default, every other field the text default, overrides
+    applied."""
+    hp = field_lists(hyperparameters)
+    tab, cat = list(hp.get("tab_field_list") or []), list(hp.get("cat_field_list") or [])
+    if not tab and not cat:
+        raise PayloadError("the hyperparameters list no feature fields (tab/cat field lists)")
+    overrides = config.get("field_defaults") or {}
+    unknown = sorted(set(overrides) - set(tab) - set(cat))
+    if unknown:
+        raise PayloadError(f"field_defaults names fields that are not features: {unknown}")
+    fields = [f for f in hp["full_field_list"] if f != hp.get("label_name")]
+    records = []
+    for n in range(int(config["sample_count"])):
+        record: dict[str, Any] = {}
+        for name in fields:
+            if name == hp.get("id_name"):
+                record[name] = f"sample-{n + 1}"
+            elif name in tab:
+                record[name] = float(overrides.get(name, config["default_numeric_value"]))
+            else:
+                record[name] = str(overrides.get(name, config["default_text_value"]))
+        records.append(record)
+    return records
+
+
+def _csv(records: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for record in records:
+        writer.writerow(list(record.values()))
+    return buffer.getvalue().encode()
 
 
 def write_payload(
     hyperparameters: dict[str, Any], config: dict[str, Any], output: Path
-) -> list[dict[str, str]]:
-    """Write ``payload.tar.gz``; returns its manifest."""
-    values = record(hyperparameters, config)
-    files: list[tuple[str, bytes]] = []
-    manifest: list[dict[str, str]] = []
+) -> list[dict[str, Any]]:
+    """Write ``payload.tar.gz`` (one sample file per content type and ``manifest.json``)
+    and ``manifest.json`` beside it; returns the manifest's samples."""
+    records = sample_records(hyperparameters, config)
+    fields = list(records[0]) if records else []
+    samples = []
+    bodies = []
     for content_type in config["content_types"]:
-        for index in range(config["sample_count"]):
-            name = f"sample_{index}.{EXTENSIONS[content_type]}"
-            files.append((name, render(values, content_type)))
-            manifest.append({"file": name, "content_type": content_type})
-    files.append(("manifest.json", json.dumps(manifest, indent=2).encode()))
+        if content_type not in _FILE_NAMES:
+            raise PayloadError(f"content type {content_type!r} is not supported")
+        body = _csv(records) if content_type == "text/csv" else json.dumps(records, indent=1)
+        bodies.append(body if isinstance(body, bytes) else body.encode())
+        samples.append(
+            {
+                "content_type": content_type,
+                "file": _FILE_NAMES[content_type],
+                "records": len(records),
+                "fields": fields,
+            }
+        )
+    manifest = {"archive": "payload.tar.gz", "samples": samples}
+    manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode()
+    files = [(samples[i]["file"], bodies[i]) for i in range(len(samples))]
+    files.append(("manifest.json", manifest_bytes))
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(output, "w:gz") as archive:
+    with tarfile.open(output, "w:gz", format=tarfile.PAX_FORMAT) as archive:
         for name, data in files:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = 0o644
             archive.addfile(info, io.BytesIO(data))
-    return manifest
+    (output.parent / "manifest.json").write_bytes(manifest_bytes)
+    return samples
 
 
 def main(argv: list[str] | None = None) -> int:
