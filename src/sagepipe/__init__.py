@@ -3,18 +3,15 @@
 Importing this package is cheap: it never imports torch, boto3, numpy or the server stack.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sagepipe.errors import SagepipeError
-
-if TYPE_CHECKING:
-    from sagepipe.pytorch.model import PyTorchModel
-    from sagepipe.serving.predictor import Predictor
 
 __all__ = ["Predictor", "PyTorchModel", "SagepipeError", "__version__"]
 __version__ = "0.1.0"
 
-# Public names loaded on first use, so that `import sagepipe` stays light.
+# Public names loaded on first use, so that `import sagepipe` stays light (and so that the
+# root package, which every module imports, depends on no layer).
 _LAZY = {
     "Predictor": "sagepipe.serving.predictor",
     "PyTorchModel": "sagepipe.pytorch.model",
