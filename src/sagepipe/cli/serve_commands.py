@@ -109,13 +109,16 @@ def resolve_model(spec: str) -> str:
     package's model data; the name of a model created by a pipeline run (its ``ModelName``)
     serves that model's data with its container environment."""
     import os
+    import re
     from pathlib import Path
 
     from sagepipe.registry import is_model_package_arn, resolve_model_package
 
     if is_model_package_arn(spec):
         return resolve_model_package(spec)
-    if "://" in spec or Path(spec).exists():
+    # SageMaker model names have no dots or slashes; anything else is a path or URI, whose
+    # errors (e.g. a missing file) the server reports itself.
+    if Path(spec).exists() or not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", spec):
         return spec
     from sagepipe.local.errors import ModelNotFoundError
     from sagepipe.local.store import RunStore
