@@ -155,7 +155,8 @@ def test_deploy_and_delete_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_deploy_rejects_remote_instance_types(tmp_path: Path) -> None:
-    with pytest.raises(SagepipeError, match="creates local endpoints only"):
+    # ml.* deploys to SageMaker now (tests/pytorch/test_sagemaker_deploy.py); it needs a role.
+    with pytest.raises(SagepipeError, match="needs role="):
         sagepipe.PyTorchModel(model_data=str(tmp_path)).deploy(instance_type="ml.m5.large")
 
 

@@ -327,15 +327,18 @@ class PyTorch:
 
     def create_model(self, env: dict[str, str] | None = None) -> PyTorchModel:
         """A :class:`PyTorchModel` of the trained model, served with the training code (as
-        the SDK does: the entry point defines ``model_fn``)."""
+        the SDK does: the entry point defines ``model_fn``). After a SageMaker job the
+        model reuses the job's uploaded ``sourcedir.tar.gz``."""
+        submit_uri = None if self._remote is None else self._remote.submit_uri
         return PyTorchModel(
             model_data=self.model_data,
             role=self.role,
             entry_point=self.entry_point,
-            source_dir=self.source_dir,
+            source_dir=submit_uri or self.source_dir,
             framework_version=self.framework_version,
             py_version=self.py_version,
             env=env,
+            sagemaker_session=self.sagemaker_session,
         )
 
     def deploy(
@@ -346,7 +349,9 @@ class PyTorch:
         deserializer: BaseDeserializer | None = None,
         endpoint_name: str | None = None,
     ) -> Predictor:
-        """Deploy the trained model to a named endpoint and return a Predictor for it."""
+        """Deploy the trained model to a named endpoint and return a Predictor for it:
+        a local endpoint, or a SageMaker endpoint for an ``ml.*`` instance type (see
+        :meth:`PyTorchModel.deploy`)."""
         return self.create_model().deploy(
             initial_instance_count=initial_instance_count,
             instance_type=instance_type,

@@ -3,7 +3,8 @@
 ``deploy(instance_type="local")`` starts a named local endpoint (see
 :mod:`sagepipe.endpoints`) and returns a Predictor bound to its name; ``create()`` records
 the model in the run store (SageMaker's ``CreateModel``); ``register()`` adds a version to
-the local model registry (``Model.register``).
+the local model registry (``Model.register``). An ``ml.*`` instance type deploys to a
+SageMaker endpoint with boto3 (see :mod:`sagepipe.pytorch.sagemaker_endpoints`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class PyTorchModel:
         env: The container's environment variables.
         name: The model's name (default ``pytorch-inference-<timestamp>``).
         region: Region for the image URI (default ``$AWS_REGION`` or us-east-1).
+        sagemaker_session: A ``boto3.Session`` for SageMaker endpoints (default: a new one).
     """
 
     def __init__(
@@ -54,18 +56,25 @@ class PyTorchModel:
         env: dict[str, str] | None = None,
         name: str | None = None,
         region: str | None = None,
+        sagemaker_session: Any = None,
     ) -> None:
         if entry_point is not None and source_dir is None and Path(entry_point).parent != Path():
             source_dir, entry_point = str(Path(entry_point).parent), Path(entry_point).name
         self.model_data = str(model_data)
         self.role = role
         self.entry_point = entry_point
-        self.source_dir = None if source_dir is None else str(Path(source_dir).absolute())
+        # An s3:// source_dir is code already uploaded (an estimator's sourcedir.tar.gz).
+        self.source_dir = (
+            source_dir
+            if source_dir is None or source_dir.startswith("s3://")
+            else str(Path(source_dir).absolute())
+        )
         self.framework_version = framework_version or DEFAULT_FRAMEWORK_VERSION
         self.py_version = py_version or DEFAULT_PY_VERSION
         self.env = dict(env or {})
         self.name = name
         self.region = region
+        self.sagemaker_session = sagemaker_session
         self.endpoint_name: str | None = None
 
     def _region(self) -> str:
@@ -98,20 +107,29 @@ class PyTorchModel:
         *,
         workers: int | None = None,
     ) -> Predictor:
-        """Start a named local endpoint serving this model; return a Predictor for it.
+        """Deploy this model to an endpoint; return a Predictor for it.
+
+        ``local``/``local_cpu``/``local_gpu`` start a named local endpoint; an ``ml.*``
+        instance type creates the SageMaker model, endpoint config and endpoint, and waits
+        until the endpoint is ``InService``.
 
         Raises:
-            EstimatorError: a non-local instance type or more than one instance.
-            EndpointError: the server did not start (the message has its log tail).
+            EstimatorError: an unknown instance type, more than one local instance, or (on
+                SageMaker) no role or model data not on S3.
+            EndpointError: the local server did not start (the message has its log tail).
+            EndpointFailedError: the SageMaker endpoint ended ``Failed``.
         """
         from sagepipe.endpoints import create_endpoint
         from sagepipe.serving.predictor import Predictor
 
+        if instance_type.startswith("ml."):
+            return self._deploy_to_sagemaker(
+                initial_instance_count, instance_type, serializer, deserializer, endpoint_name
+            )
         if instance_type not in LOCAL_TYPES:
             raise EstimatorError(
-                f"instance_type {instance_type!r}: deploy() creates local endpoints only "
-                f"({', '.join(LOCAL_TYPES)}); deploy to SageMaker with the pipeline's "
-                "endpoint step"
+                f"instance_type {instance_type!r}: use {', '.join(LOCAL_TYPES)} for a local "
+                "endpoint or a SageMaker instance type (ml.m5.large, ...)"
             )
         if initial_instance_count != 1:
             raise EstimatorError(
@@ -129,6 +147,24 @@ class PyTorchModel:
         )
         self.endpoint_name = name
         return Predictor(name, serializer, deserializer)
+
+    def _deploy_to_sagemaker(
+        self,
+        initial_instance_count: int,
+        instance_type: str,
+        serializer: BaseSerializer | None,
+        deserializer: BaseDeserializer | None,
+        endpoint_name: str | None,
+    ) -> Predictor:
+        from sagepipe.pytorch.sagemaker_endpoints import deploy_to_sagemaker
+        from sagepipe.serving.predictor import Predictor
+
+        # As the SDK: the endpoint (and its config) are named after the model by default.
+        model_name = self.name or _timestamped("pytorch-inference")
+        name = endpoint_name or model_name
+        session = deploy_to_sagemaker(self, initial_instance_count, instance_type, model_name, name)
+        self.name, self.endpoint_name = model_name, name
+        return Predictor(name, serializer, deserializer, boto_session=session)
 
     def create(self, instance_type: str = "ml.m5.large") -> ModelRecord:
         """Record the model in the run store (``CreateModel``), found later by its name."""

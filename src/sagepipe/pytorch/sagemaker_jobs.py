@@ -118,16 +118,18 @@ class SageMakerTrainingJob:
         client: A boto3 ``sagemaker`` client.
     """
 
-    def __init__(self, name: str, client: Any) -> None:
+    def __init__(self, name: str, client: Any, submit_uri: str | None = None) -> None:
         self.name = name
         self.client = client
+        #: The job's ``sourcedir.tar.gz`` URI, reused by ``deploy()`` as the SDK does.
+        self.submit_uri = submit_uri
 
     @classmethod
     def create(
         cls, estimator: PyTorch, job_name: str, channels: dict[str, TrainingInput]
     ) -> SageMakerTrainingJob:
         """Upload the code and call ``CreateTrainingJob``."""
-        session = _session(estimator.sagemaker_session)
+        session = session_or_default(estimator.sagemaker_session)
         region = session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
         output = str(estimator.output_path or "").rstrip("/")
         submit_uri = f"{output}/{job_name}/source/sourcedir.tar.gz"
@@ -140,15 +142,17 @@ class SageMakerTrainingJob:
         )
         client = session.client("sagemaker")
         client.create_training_job(**request)
-        return cls(job_name, client)
+        return cls(job_name, client, submit_uri)
 
     @classmethod
     def attach(
         cls, estimator_class: type[PyTorch], job_name: str, sagemaker_session: Any, logs: bool
     ) -> PyTorch:
         """An estimator for a SageMaker job, waiting for it to end."""
-        job = cls(job_name, _session(sagemaker_session).client("sagemaker"))
+        job = cls(job_name, session_or_default(sagemaker_session).client("sagemaker"))
         described = job.describe()
+        submit = described.get("HyperParameters", {}).get("sagemaker_submit_directory")
+        job.submit_uri = None if submit is None else str(json.loads(submit))
         hyperparameters = {
             k: json.loads(v)
             for k, v in described.get("HyperParameters", {}).items()
@@ -201,7 +205,9 @@ class SageMakerTrainingJob:
         return str(described["ModelArtifacts"]["S3ModelArtifacts"])
 
 
-def _session(session: Any) -> Any:
+def session_or_default(session: Any) -> Any:
+    """``session`` (a boto3 Session, or any object with ``client`` and ``region_name``),
+    or a new ``boto3.Session``."""
     if session is not None:
         return session
     import boto3

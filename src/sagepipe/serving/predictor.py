@@ -191,9 +191,10 @@ class Predictor:
         self._process = process
         self.log_path = log_path
 
-    def delete_endpoint(self, timeout_s: float = 30.0) -> None:
+    def delete_endpoint(self, timeout_s: float = 30.0, delete_endpoint_config: bool = True) -> None:
         """Stop the endpoint: a deployed local server is drained and stopped; a SageMaker
-        endpoint is deleted with ``DeleteEndpoint``."""
+        endpoint is deleted with ``DeleteEndpoint``, after its endpoint config (found with
+        ``DescribeEndpoint``) unless ``delete_endpoint_config=False``, as the SDK does."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -211,7 +212,11 @@ class Predictor:
         import boto3
 
         session = self._boto_session or boto3.Session()
-        session.client("sagemaker").delete_endpoint(EndpointName=self.endpoint_name)
+        client = session.client("sagemaker")
+        if delete_endpoint_config:
+            described = client.describe_endpoint(EndpointName=self.endpoint_name)
+            client.delete_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+        client.delete_endpoint(EndpointName=self.endpoint_name)
 
     def __repr__(self) -> str:
         return f"Predictor({self.endpoint_name!r}, content_type={self.content_type!r})"
