@@ -27,7 +27,7 @@ class StubSession:
         session = boto3.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-west-2"
         )
-        self.clients = {name: session.client(name) for name in ("s3", "sagemaker")}
+        self.clients = {name: session.client(name) for name in ("s3", "sagemaker", "logs")}
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
 
     def client(self, name: str) -> Any:
@@ -71,6 +71,8 @@ def test_fit_creates_a_valid_training_job_and_follows_it(
     )
     session.stubs["sagemaker"].add_response("describe_training_job", _describe("InProgress"))
     session.stubs["sagemaker"].add_response("describe_training_job", _describe("Completed"))
+    for _ in range(2):  # the log streams are listed after each status (none yet here)
+        session.stubs["logs"].add_response("describe_log_streams", {"logStreams": []})
 
     def capture(**kwargs: Any) -> None:
         captured.update(kwargs["params"])
@@ -93,7 +95,7 @@ def test_fit_creates_a_valid_training_job_and_follows_it(
         max_run=3600,
         sagemaker_session=session,
     )
-    with session.stubs["s3"], session.stubs["sagemaker"]:
+    with session.stubs["s3"], session.stubs["sagemaker"], session.stubs["logs"]:
         estimator.fit(
             {
                 "train": "s3://bucket/train",
@@ -141,3 +143,69 @@ def test_source_archive_holds_code_and_dependencies(tmp_path: Path) -> None:
     data = source_archive(tmp_path / "src", [str(tmp_path / "lib")])
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         assert sorted(tar.getnames()) == ["lib", "lib/util.py", "train.py"]
+
+
+def test_wait_follows_the_cloudwatch_logs_of_every_instance(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sagepipe.pytorch.cloudwatch import LOG_GROUP
+    from sagepipe.pytorch.sagemaker_jobs import SageMakerTrainingJob
+
+    monkeypatch.setattr("sagepipe.pytorch.sagemaker_jobs.time.sleep", lambda s: None)
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-west-2"
+    )
+    sagemaker, logs = session.client("sagemaker"), session.client("logs")
+    sm_stub, logs_stub = Stubber(sagemaker), Stubber(logs)
+    streams = ["sm-job/algo-1-1700000000", "sm-job/algo-2-1700000000"]
+
+    def list_streams() -> None:
+        logs_stub.add_response(
+            "describe_log_streams",
+            {"logStreams": [{"logStreamName": s} for s in streams]},
+            {"logGroupName": LOG_GROUP, "logStreamNamePrefix": "sm-job/"},
+        )
+
+    def events(stream: str, token: str | None, messages: list[str], next_token: str) -> None:
+        expected: dict[str, Any] = {
+            "logGroupName": LOG_GROUP,
+            "logStreamName": stream,
+            "startFromHead": True,
+        }
+        if token is not None:
+            expected["nextToken"] = token
+        logs_stub.add_response(
+            "get_log_events",
+            {
+                "events": [{"timestamp": 0, "message": m, "ingestionTime": 0} for m in messages],
+                "nextForwardToken": next_token,
+            },
+            expected,
+        )
+
+    sm_stub.add_response("describe_training_job", _describe("InProgress"))
+    list_streams()
+    events(streams[0], None, ["epoch 1", "Train Loss: 0.5"], "a1")
+    events(streams[0], "a1", [], "a1")
+    events(streams[1], None, ["worker ready"], "b1")
+    events(streams[1], "b1", [], "b1")
+    sm_stub.add_response("describe_training_job", _describe("Completed"))
+    list_streams()
+    events(streams[0], "a1", ["saved model"], "a2")
+    events(streams[0], "a2", [], "a2")
+    events(streams[1], "b1", [], "b1")
+
+    job = SageMakerTrainingJob("sm-job", sagemaker, logs_client=logs)
+    with sm_stub, logs_stub:
+        model_data = job.wait(logs=True)
+        logs_stub.assert_no_pending_responses()
+    assert model_data == "s3://bucket/out/sm-job/output/model.tar.gz"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "sm-job: InProgress Training",
+        "[algo-1] epoch 1",
+        "[algo-1] Train Loss: 0.5",
+        "[algo-2] worker ready",
+        "sm-job: Completed Completed",
+        "[algo-1] saved model",
+    ]

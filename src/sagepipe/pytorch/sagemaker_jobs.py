@@ -118,9 +118,14 @@ class SageMakerTrainingJob:
         client: A boto3 ``sagemaker`` client.
     """
 
-    def __init__(self, name: str, client: Any, submit_uri: str | None = None) -> None:
+    def __init__(
+        self, name: str, client: Any, submit_uri: str | None = None, logs_client: Any = None
+    ) -> None:
         self.name = name
         self.client = client
+        #: A boto3 ``logs`` client: with it, ``wait(logs=True)`` prints the job's CloudWatch
+        #: log lines as they arrive.
+        self.logs_client = logs_client
         #: The job's ``sourcedir.tar.gz`` URI, reused by ``deploy()`` as the SDK does.
         self.submit_uri = submit_uri
 
@@ -142,14 +147,15 @@ class SageMakerTrainingJob:
         )
         client = session.client("sagemaker")
         client.create_training_job(**request)
-        return cls(job_name, client, submit_uri)
+        return cls(job_name, client, submit_uri, session.client("logs"))
 
     @classmethod
     def attach(
         cls, estimator_class: type[PyTorch], job_name: str, sagemaker_session: Any, logs: bool
     ) -> PyTorch:
         """An estimator for a SageMaker job, waiting for it to end."""
-        job = cls(job_name, session_or_default(sagemaker_session).client("sagemaker"))
+        session = session_or_default(sagemaker_session)
+        job = cls(job_name, session.client("sagemaker"), logs_client=session.client("logs"))
         described = job.describe()
         submit = described.get("HyperParameters", {}).get("sagemaker_submit_directory")
         job.submit_uri = None if submit is None else str(json.loads(submit))
@@ -182,11 +188,15 @@ class SageMakerTrainingJob:
     def wait(
         self, logs: bool = True, poll_s: float = 10.0, sleep: Callable[[float], None] = time.sleep
     ) -> str:
-        """Poll until the job ends; print status changes; return the model artifact URI.
+        """Poll until the job ends; with ``logs``, print status changes and the job's
+        CloudWatch log lines; return the model artifact URI.
 
         Raises:
             TrainingFailedError: the job failed or was stopped.
         """
+        from sagepipe.pytorch.cloudwatch import LogFollower
+
+        follower = LogFollower(self.logs_client, self.name) if logs and self.logs_client else None
         last = ""
         while True:
             described = self.describe()
@@ -195,6 +205,10 @@ class SageMakerTrainingJob:
             if logs and f"{status}/{secondary}" != last:
                 print(f"{self.name}: {status} {secondary}".rstrip(), flush=True)
                 last = f"{status}/{secondary}"
+            if follower is not None:
+                # After the last status, one more read catches the final lines.
+                for line in follower.poll():
+                    print(line, flush=True)
             if status in _TERMINAL:
                 break
             sleep(poll_s)
