@@ -25,6 +25,7 @@ from sagepipe.endpoints.store import (
     EndpointRecord,
     EndpointStore,
 )
+from sagepipe.processes import process_alive
 from sagepipe.storage import sagepipe_home
 
 _READY = re.compile(r"listening on (http://\S+)")
@@ -162,7 +163,7 @@ def refresh(store: EndpointStore, record: EndpointRecord) -> EndpointRecord:
     """``record``, marked ``Failed`` (with its log tail) if its server is gone."""
     if record.status not in (IN_SERVICE, CREATING) or record.pid is None:
         return record
-    if _alive(record.pid):
+    if process_alive(record.pid):
         return record
     reason = f"the model server (pid {record.pid}) exited:\n{log_tail(Path(record.log_path))}"
     failed = record.with_status(FAILED, time.time(), reason)
@@ -191,28 +192,6 @@ def _wait_ready(process: subprocess.Popen[bytes], log_path: Path, timeout_s: flo
     return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        # Our own child that exited would linger as a zombie: reap it.
-        reaped, _ = os.waitpid(pid, os.WNOHANG)
-        if reaped == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        # "pid (comm) STATE ...": a zombie no one reaped yet is not a server.
-        state = stat.read_text().rsplit(")", 1)[-1].split()[0]
-        return state != "Z"
-    return True
-
-
 def _stop(pid: int, timeout_s: float) -> None:
     try:
         # The server drains and stops its own workers; signalling them too would race it.
@@ -221,12 +200,12 @@ def _stop(pid: int, timeout_s: float) -> None:
         return
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not process_alive(pid):
             _kill_group(pid)  # any worker the server left behind
             return
         time.sleep(0.05)
     _kill_group(pid)
-    while _alive(pid):
+    while process_alive(pid):
         time.sleep(0.05)
 
 

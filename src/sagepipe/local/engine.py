@@ -26,6 +26,7 @@ from sagepipe.local.progress import Reporter, SilentReporter
 from sagepipe.local.records import DONE_STATUSES, ExecutionRecord, StepRecord
 from sagepipe.local.store import RunStore
 from sagepipe.pipeline import Pipeline
+from sagepipe.processes import process_alive
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -161,7 +162,7 @@ def resume_execution(
     _check_options(options)
     home, store, storage = _open(options)
     record = store.execution(execution_id)
-    if record.status == "Executing" and _alive(record.engine_pid):
+    if record.status == "Executing" and process_alive(record.engine_pid):
         raise EngineError(
             f"execution {execution_id} is still running (process {record.engine_pid}); "
             "stop it with Ctrl-C before resuming"
@@ -247,18 +248,6 @@ def _open(options: RunOptions) -> tuple[Path, RunStore, Any]:
 def _check_options(options: RunOptions) -> None:
     if options.max_parallel < 1:
         raise EngineError(f"--max-parallel must be at least 1, got {options.max_parallel}")
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _kill_orphan(pid: int) -> None:

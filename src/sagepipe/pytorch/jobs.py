@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sagepipe.errors import did_you_mean
+from sagepipe.processes import process_alive
 from sagepipe.pytorch.errors import JobNotFoundError
 from sagepipe.storage import sagepipe_home
 
@@ -247,7 +248,7 @@ def follow_job(
         pending = ""
         while True:
             ended = record.status != IN_PROGRESS
-            if not ended and record.pid is not None and not _alive(record.pid):
+            if not ended and record.pid is not None and not process_alive(record.pid):
                 record = store.get(name)  # it may have finished just now
                 if record.status == IN_PROGRESS:
                     store.finish(name, FAILED, None, "the job's worker process died", [])
@@ -268,19 +269,3 @@ def follow_job(
                 return record
             time.sleep(poll_s)
             record = store.get(name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        reaped, _ = os.waitpid(pid, os.WNOHANG)  # our own exited child would be a zombie
-        if reaped == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
