@@ -57,7 +57,8 @@ def test_check_option_reports_a_stale_page(tools: None, tmp_path: Path) -> None:
     copy = tmp_path / "repo"
     (copy / "tools").mkdir(parents=True)
     (copy / "docs").mkdir()
-    (copy / "tools" / script.name).write_text(script.read_text())
+    for tool in (script, TOOLS / "generated_page.py"):
+        (copy / "tools" / tool.name).write_text(tool.read_text())
     (copy / "docs" / "cli.md").write_text("# an old CLI reference\n")
     stale = subprocess.run(
         [sys.executable, str(copy / "tools" / script.name), "--check"],
