@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import subprocess
 import sys
 import tarfile
@@ -119,3 +120,23 @@ def test_help_lists_the_options(tmp_path: Path) -> None:
     assert result.returncode == 0
     for option in ("--source-dir", "--entry-point", "--dependency", "--compression-level"):
         assert option in result.stdout
+
+
+def test_a_large_archive_is_spliced(tmp_path: Path, source: Path) -> None:
+    weights = random.Random(0).randbytes(65 << 20)  # above the 64 MiB splicing threshold
+    model = tmp_path / "model.tar.gz"
+    with tarfile.open(model, "w:gz", compresslevel=1) as tar:  # random bytes: stored blocks
+        info = tarfile.TarInfo("model.pth")
+        info.size = len(weights)
+        tar.addfile(info, io.BytesIO(weights))
+
+    result = _sagepipe(
+        "package", str(model), "--source-dir", str(source), "-o", "out.tar.gz", cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"compressed bytes of {model} as they were" in result.stdout
+    with tarfile.open(tmp_path / "out.tar.gz") as tar:
+        assert tar.getnames() == ["model.pth", "code", "code/inference.py", "code/requirements.txt"]
+        packaged = tar.extractfile("model.pth")
+        assert packaged is not None and packaged.read() == weights

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from sagepipe.artifacts.errors import PackagingError
-from sagepipe.artifacts.layout import CODE_DIR, is_junk
+from sagepipe.artifacts.layout import CODE_DIR, ArchiveEntry, is_junk
+from sagepipe.artifacts.tarstream import header_bytes, padding
 
 logger = logging.getLogger(__name__)
 
 # Build leftovers that never belong in a model archive.
 _SKIPPED_DIRS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
+_CHUNK = 4 << 20
 
 
 def check_entry_point(source_dir: Path, entry_point: str) -> None:
@@ -74,6 +77,29 @@ def code_info(name: str, path: Path) -> tarfile.TarInfo:
         info.size = stat.st_size
         info.mode = (stat.st_mode & 0o777) | 0o444
     return info
+
+
+def write_code_members(code: dict[str, Path], emit: Callable[[bytes], None]) -> list[ArchiveEntry]:
+    """Emit the tar members of ``code`` (see :func:`code_members`); returns their entries.
+
+    Raises:
+        PackagingError: a file changed size while it was read.
+    """
+    entries = []
+    for name, path in code.items():
+        info = code_info(name, path)
+        emit(header_bytes(info))
+        if not info.isdir():
+            with path.open("rb") as source:
+                copied = 0
+                while chunk := source.read(_CHUNK):
+                    emit(chunk)
+                    copied += len(chunk)
+            if copied != info.size:
+                raise PackagingError(f"{path} changed size while being packaged; try again")
+            emit(bytes(padding(info.size)))
+        entries.append(ArchiveEntry.from_info(info))
+    return entries
 
 
 def _add_tree(members: dict[str, Path], root: Path, prefix: str) -> None:

@@ -141,6 +141,13 @@ def _stream_tail(previous: bytes, parts: list[memoryview]) -> bytes:
     return tail if have >= _WINDOW else (previous + tail)[-_WINDOW:]
 
 
+def deflate_final(data: bytes, zdict: bytes, level: int) -> bytes:
+    """``data`` as the last block(s) of a raw deflate stream, primed with ``zdict`` (the
+    stream's preceding 32 KiB), compressed as :class:`ParallelGzipWriter` compresses a block."""
+    parts = [memoryview(data)]
+    return _deflate(parts, zdict, level, True, _isal_is_enough(parts, level))
+
+
 def default_threads() -> int:
     """Compression threads by default: one CPU is left to decompressing the input."""
     return max(1, (os.cpu_count() or 2) - 1)

@@ -1,10 +1,13 @@
 """Packaging: a model archive plus inference code, streamed into a servable model.tar.gz.
 
-The input archive is read once, member by member, and each model member's bytes go straight
-into the output archive: nothing is extracted to disk. An input ``code/`` is replaced by the
-new one (the source dir and the dependencies); junk is dropped. The output is compressed in
-parallel (see :mod:`sagepipe.artifacts.gzipio`), written to a temporary file next to the
-destination and renamed into place only once complete and valid.
+A large gzipped input whose model members come first is spliced: its compressed bytes are
+copied up to the end of the model members and only the rest is compressed anew (see
+:mod:`sagepipe.artifacts.splice`). Otherwise the input archive is read once, member by
+member, and each model member's bytes go straight into the output archive, compressed in
+parallel (see :mod:`sagepipe.artifacts.gzipio`). Either way nothing is extracted to disk, an
+input ``code/`` is replaced by the new one (the source dir and the dependencies), junk is
+dropped, and the output is written to a temporary file next to the destination and renamed
+into place only once complete and valid.
 
 Duplicate members are rare, so they cost a second pass only when present: the first pass
 notices them, and the second one writes the last occurrence of each name only.
@@ -20,14 +23,14 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict
 
-from sagepipe.artifacts.codedir import check_entry_point, code_info, code_members
+from sagepipe.artifacts.codedir import check_entry_point, code_members, write_code_members
 from sagepipe.artifacts.errors import ArchiveFormatError, PackagingError
 from sagepipe.artifacts.gzipio import ParallelGzipWriter, open_tar_stream
 from sagepipe.artifacts.layout import CODE_DIR, ArchiveEntry, LayoutReport, check_layout, is_junk
+from sagepipe.artifacts.splice import Spliced, splice_package
 from sagepipe.artifacts.tarstream import TarReader, end_of_archive, header_bytes, padding
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class PackageReport(BaseModel):
         duplicates: Names that appeared more than once in the input (the last one was kept).
         uncompressed_bytes: Size of the output tar stream.
         compressed_bytes: Size of the output file.
+        spliced_bytes: Compressed bytes copied unchanged from the input (0: recompressed).
         seconds: Wall time of the packaging.
     """
 
@@ -60,6 +64,7 @@ class PackageReport(BaseModel):
     duplicates: tuple[str, ...]
     uncompressed_bytes: int
     compressed_bytes: int
+    spliced_bytes: int
     seconds: float
 
 
@@ -71,6 +76,7 @@ def package_model(
     output: Path,
     compression_level: int = 6,
     threads: int | None = None,
+    splice_min_bytes: int | None = None,
 ) -> PackageReport:
     """Write ``output``: the model files of ``model_archive`` byte for byte, plus ``code/``.
 
@@ -84,6 +90,8 @@ def package_model(
         compression_level: The gzip level (1-9) whose output size to match.
         threads: Compression threads; ``None`` for one per CPU but one (which decompresses
             the input).
+        splice_min_bytes: Inputs at least this large are spliced when they can be (default
+            :data:`~sagepipe.artifacts.splice.SPLICE_MIN_BYTES`).
 
     Raises:
         PackagingError: a wrong source dir, entry point, dependency or level.
@@ -100,7 +108,13 @@ def package_model(
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        scan = _write(model_archive, code, temporary, compression_level, threads, keep=None)
+        spliced = splice_package(
+            model_archive, code, temporary, compression_level, min_bytes=splice_min_bytes
+        )
+        if spliced is not None:
+            scan = _Pass.of(spliced)
+        else:
+            scan = _write(model_archive, code, temporary, compression_level, threads, keep=None)
         if scan.duplicates:
             logger.warning(
                 "%s: members %s appear more than once; keeping the last of each",
@@ -125,6 +139,7 @@ def package_model(
         duplicates=tuple(scan.duplicates),
         uncompressed_bytes=scan.uncompressed,
         compressed_bytes=scan.compressed,
+        spliced_bytes=scan.spliced,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -141,6 +156,19 @@ class _Pass:
         self.last: dict[str, int] = {}  # name -> index of its last occurrence
         self.uncompressed = 0
         self.compressed = 0
+        self.spliced = 0
+
+    @classmethod
+    def of(cls, spliced: Spliced) -> _Pass:
+        result = cls()
+        result.entries = spliced.entries
+        result.model_members = spliced.model_members
+        result.replaced_code = spliced.replaced_code
+        result.dropped_junk = spliced.dropped_junk
+        result.uncompressed = spliced.uncompressed
+        result.compressed = spliced.compressed
+        result.spliced = spliced.copied
+        return result
 
 
 def _write(
@@ -184,10 +212,7 @@ def _write(
                     result.model_members += 1
             if emit is None:
                 return result
-            for name, path in code.items():
-                info = code_info(name, path)
-                _copy_code(info, path, emit)
-                result.entries.append(ArchiveEntry.from_info(info))
+            result.entries.extend(write_code_members(code, emit))
             emit(end_of_archive(writer.uncompressed_size))
             result.uncompressed = writer.uncompressed_size
             result.compressed = writer.close()
@@ -237,23 +262,3 @@ def _copy_member(reader: TarReader, info: tarfile.TarInfo, emit: Callable[[bytes
     while chunk := reader.read(_CHUNK):
         emit(chunk)
     emit(bytes(padding(info.size)))
-
-
-def _copy_code(info: tarfile.TarInfo, path: Path, emit: Callable[[bytes], None]) -> None:
-    emit(header_bytes(info))
-    if info.isdir():
-        return
-    copied = 0
-    with path.open("rb") as source:
-        copied = _stream_file(source, emit)
-    if copied != info.size:
-        raise PackagingError(f"{path} changed size while being packaged; try again")
-    emit(bytes(padding(info.size)))
-
-
-def _stream_file(source: BinaryIO, emit: Callable[[bytes], None]) -> int:
-    copied = 0
-    while chunk := source.read(_CHUNK):
-        emit(chunk)
-        copied += len(chunk)
-    return copied

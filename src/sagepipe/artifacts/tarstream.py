@@ -1,16 +1,18 @@
-"""Tar archives read and written as streams: one pass, member by member, never seeking.
+"""Tar archives read and written as streams: one pass, member by member.
 
 The reader understands the formats real tools write (ustar, GNU long names, pax extended and
 global headers) and interprets them exactly as :mod:`tarfile` does, so what it checked is what
 ``tarfile`` would extract; it refuses what it does not handle (sparse members, volume headers,
 unknown member types) rather than guess. Member names come back normalised and checked by
-:func:`sagepipe.artifacts.safety.check_member`.
+:func:`sagepipe.artifacts.safety.check_member`. Given a ``seek``, the reader skips member data
+it is not asked for instead of reading it (a parallel gzip reader then decodes without
+copying the data out).
 """
 
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -54,17 +56,40 @@ class TarReader:
     Iterate to get each member's :class:`tarfile.TarInfo` (``name`` normalised, ``size`` the
     data size); read its data with :meth:`read` before advancing, or it is skipped.
 
+    Attributes:
+        position: Offset in the tar stream of the next byte to read.
+        member_start: Offset of the current member's first header block (its pax or GNU
+            long-name blocks included).
+        member_extensions: The extended header fields that applied to the current member
+            (pax keywords; ``GNU.longname`` and ``GNU.longlink`` for GNU long names).
+        member_raw_name: The current member's name as stored, before normalisation.
+        saw_global_header: Whether a pax global header was read so far.
+
     Args:
         stream: The uncompressed tar bytes (for a ``.tar.gz``, a decompressing reader).
         archive: The archive's name, for error messages.
+        seek: Moves ``stream`` to an absolute offset; when given, unread member data is
+            skipped with it instead of read.
     """
 
-    def __init__(self, stream: ByteStream, archive: str | Path) -> None:
+    def __init__(
+        self,
+        stream: ByteStream,
+        archive: str | Path,
+        *,
+        seek: Callable[[int], object] | None = None,
+    ) -> None:
         self._stream = stream
         self._archive = str(archive)
+        self._seek = seek
         self._remaining = 0  # data bytes of the current member not read yet
         self._pad = 0
         self._global_pax: dict[str, str] = {}
+        self.position = 0
+        self.member_start = 0
+        self.member_extensions: tuple[str, ...] = ()
+        self.member_raw_name = ""
+        self.saw_global_header = False
 
     def __iter__(self) -> Iterator[tarfile.TarInfo]:
         while True:
@@ -83,27 +108,44 @@ class TarReader:
         data = self._stream.read(size)
         if len(data) < size:
             data += self._read_exact(size - len(data), "member data")
+        else:
+            self.position += size
         self._remaining -= size
         return data
+
+    def skip(self, size: int) -> None:
+        """Pass over up to ``size`` bytes of the current member's data."""
+        size = max(0, min(size, self._remaining))
+        self._pass_over(size, "member data")
+        self._remaining -= size
 
     # --- internals ------------------------------------------------------------------------
 
     def _finish_member(self) -> None:
-        left = self._remaining + self._pad
+        self._pass_over(self._remaining + self._pad, "member data")
+        self._remaining = self._pad = 0
+
+    def _pass_over(self, size: int, what: str) -> None:
+        if self._seek is not None and size >= _SKIP_CHUNK:
+            # The reader checks the target exists: the next read then sees the truncation.
+            self._seek(self.position + size)
+            self.position += size
+            return
+        left = size
         scratch = memoryview(bytearray(min(left, _SKIP_CHUNK)))
         while left > 0:
             got = self._stream.readinto(scratch[: min(left, len(scratch))])
             if not got:
-                raise self._truncated("member data")
+                raise self._truncated(what)
             left -= got
-        self._remaining = self._pad = 0
+            self.position += got
 
     def _drain(self) -> None:
         # Read past the end-of-archive blocks to the end of the stream, so that a gzip
         # reader checks its CRC and length: corrupt member data must not pass unnoticed.
         scratch = memoryview(bytearray(_SKIP_CHUNK))
-        while self._stream.readinto(scratch):
-            pass
+        while got := self._stream.readinto(scratch):
+            self.position += got
 
     def _read_exact(self, size: int, what: str) -> bytes:
         parts = []
@@ -114,6 +156,7 @@ class TarReader:
                 raise self._truncated(what)
             parts.append(chunk)
             left -= len(chunk)
+            self.position += len(chunk)
         return b"".join(parts)
 
     def _truncated(self, what: str) -> ArchiveFormatError:
@@ -125,8 +168,11 @@ class TarReader:
     def _next_header(self) -> tarfile.TarInfo | None:
         overrides: dict[str, str] = {}
         pax: dict[str, str] = {}
+        extensions: list[str] = []
+        self.member_start = self.position
         while True:
             block = self._stream.read(BLOCK)
+            self.position += len(block)
             if len(block) < BLOCK and block:
                 block += self._read_exact(BLOCK - len(block), "a header")
             if not block or block.count(0) == BLOCK:
@@ -145,6 +191,9 @@ class TarReader:
                 value = text[: info.size].split(b"\0", 1)[0].decode(_ENCODING, _ERRORS)
                 key = "path" if info.type == tarfile.GNUTYPE_LONGNAME else "linkpath"
                 overrides.setdefault(key, value)  # the outermost extension wins, as in tarfile
+                extensions.append(
+                    "GNU.longname" if info.type == tarfile.GNUTYPE_LONGNAME else "GNU.longlink"
+                )
                 continue
             if info.type in (tarfile.XHDTYPE, tarfile.XGLTYPE):
                 records = self._parse_pax(
@@ -152,10 +201,13 @@ class TarReader:
                 )
                 if info.type == tarfile.XGLTYPE:
                     self._global_pax.update(records)
+                    self.saw_global_header = True
                 else:
                     for key, value in records.items():
                         pax.setdefault(key, value)
+                    extensions.extend(records)
                 continue
+            self.member_extensions = tuple(extensions)
             return self._member(info, {**self._global_pax, **pax, **overrides})
 
     def _member(self, info: tarfile.TarInfo, extended: dict[str, str]) -> tarfile.TarInfo:
@@ -180,6 +232,7 @@ class TarReader:
             except ValueError:
                 raise ArchiveFormatError(f"{where}: pax field {key}={value!r} is invalid") from None
         info.pax_headers = {}
+        self.member_raw_name = info.name
         info.name = check_member(info, self._archive)
         if info.type in _DATA_TYPES:
             self._remaining, self._pad = info.size, padding(info.size)

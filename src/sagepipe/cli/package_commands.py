@@ -17,7 +17,10 @@ def register(subparsers: Any) -> None:
         description="Write OUT: the model files of MODEL byte for byte, plus code/ with the "
         "source dir (entry point, requirements.txt) and the dependencies. MODEL is streamed, "
         "never extracted; an old code/ is replaced; the output is checked as SageMaker "
-        "expects it (model files at the top level, code under code/).",
+        "expects it (model files at the top level, code under code/). A large MODEL whose "
+        "model files come first is spliced: its compressed bytes are reused up to the end of "
+        "the model files (when compressed at least as well as --compression-level), so only "
+        "code/ is compressed.",
     )
     package.add_argument("model", metavar="MODEL.tar.gz", type=Path, help="the model archive")
     package.add_argument(
@@ -49,7 +52,10 @@ def register(subparsers: Any) -> None:
         help="gzip level 1-9 whose output size to match (default: 6)",
     )
     package.add_argument(
-        "--threads", type=int, default=None, help="compression threads (default: one per CPU)"
+        "--threads",
+        type=int,
+        default=None,
+        help="compression threads when MODEL is recompressed (default: one per CPU but one)",
     )
     package.set_defaults(handler=run_package)
 
@@ -76,4 +82,6 @@ def run_package(args: argparse.Namespace) -> int:
     print(f"  requirements: {layout.requirements or 'none'}")
     if report.replaced_code:
         print(f"  replaced the archive's old code/ ({len(report.replaced_code)} member(s))")
+    if report.spliced_bytes:
+        print(f"  reused {report.spliced_bytes} compressed bytes of {args.model} as they were")
     return 0
