@@ -173,9 +173,16 @@ def serve_command(model: Path | str, *args: str) -> list[str]:
 
 @contextmanager
 def running_server(
-    model: Path | str, *args: str, env: dict[str, str] | None = None, workers: int = 1
+    model: Path | str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    new_session: bool = False,
 ) -> Iterator[Server]:
-    """Start ``sagepipe serve MODEL --port 0 --workers N ARGS...``; stop it afterwards."""
+    """Start ``sagepipe serve MODEL --port 0 --workers N ARGS...``; stop it afterwards.
+
+    ``new_session`` runs it in its own process group (as a shell job is).
+    """
     process = subprocess.Popen(
         serve_command(model, "--workers", str(workers), *args),
         stdout=subprocess.PIPE,
@@ -183,6 +190,7 @@ def running_server(
         stdin=subprocess.DEVNULL,
         text=True,
         env={**os.environ, **(env or {})},
+        start_new_session=new_session,
     )
     server = Server(process)
     try:

@@ -5,6 +5,7 @@ in-flight requests finish."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -99,3 +100,16 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
         assert results == [(200, {"sleep": 1.5})]
         assert server.process.wait(30) == 0
         assert "stopped" in server.log
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_process_group_stops_without_restarting_workers(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # Ctrl-C, `timeout` and `kill -TERM -PGID` signal the workers as well as the supervisor.
+    with running_server(slow_model(tmp_path), workers=2, new_session=True) as server:
+        server.wait_healthy()
+        os.killpg(server.process.pid, sig)
+        assert server.process.wait(30) == 0
+        assert "stopped" in server.log
+        assert "restarting" not in server.log

@@ -13,7 +13,6 @@ import json
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,6 +160,8 @@ def _first_test_record(steps: list[Any], storage: Storage) -> str | None:
 
 
 def _invoke_served(arn: str, record: str, home: Path) -> None:
+    import urllib.request
+
     from sagepipe.local.runners.smoke import local_server
 
     log = home / "demo" / "serve.log"

@@ -112,10 +112,13 @@ def resolve_model(spec: str) -> str:
     import re
     from pathlib import Path
 
-    from sagepipe.registry import is_model_package_arn, resolve_model_package
+    # The registry (and pydantic with it) is imported only for an ARN: `serve` is timed from
+    # launch to the first answered request, and everything imported before torch counts.
+    if spec.strip().startswith("arn:"):
+        from sagepipe.registry import is_model_package_arn, resolve_model_package
 
-    if is_model_package_arn(spec):
-        return resolve_model_package(spec)
+        if is_model_package_arn(spec):
+            return resolve_model_package(spec)
     # SageMaker model names have no dots or slashes; anything else is a path or URI, whose
     # errors (e.g. a missing file) the server reports itself.
     if Path(spec).exists() or not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", spec):

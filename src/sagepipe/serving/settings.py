@@ -21,11 +21,11 @@ container environment configures this server as it configures the official one:
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sagepipe.serving.errors import ServingError
 
@@ -40,8 +40,12 @@ _TIMEOUT_VARIABLES = (
 )
 
 
-class WorkerSettings(BaseModel):
+@dataclasses.dataclass(frozen=True)
+class WorkerSettings:
     """Everything a worker process needs; serialised to it as JSON.
+
+    A plain dataclass, not a pydantic model: the server imports it before torch, and its
+    start-up time is measured from launch to the first answered invocation.
 
     Attributes:
         model_dir: The extracted model directory.
@@ -58,29 +62,75 @@ class WorkerSettings(BaseModel):
         max_batch_size: Largest dynamic batch (1 disables batching).
         max_batch_delay_ms: How long an idle worker waits for a batch to fill.
         default_accept: Accept used when a request sends none or ``*/*``.
-    """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Raises:
+        ServingError: a value is out of range (naming the setting).
+    """
 
     model_dir: Path
     code_dir: Path | None
     program: str = DEFAULT_PROGRAM
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    workers: int = Field(default=1, ge=1)
-    threads: int = Field(default=1, ge=1)
-    max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024, ge=1)
-    max_concurrent: int | None = Field(default=None, ge=1)
-    max_queue: int = Field(default=DEFAULT_MAX_QUEUE, ge=0)
-    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
-    max_batch_size: int = Field(default=1, ge=1)
-    max_batch_delay_ms: float = Field(default=0.0, ge=0)
+    port: int = 8080
+    workers: int = 1
+    threads: int = 1
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024
+    max_concurrent: int | None = None
+    max_queue: int = DEFAULT_MAX_QUEUE
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_batch_size: int = 1
+    max_batch_delay_ms: float = 0.0
     default_accept: str = "application/json"
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be {rule}, got {value!r}"
+            for name, value, ok, rule in (
+                ("port", self.port, 0 <= self.port <= 65535, "0-65535"),
+                ("workers", self.workers, self.workers >= 1, "at least 1"),
+                ("threads", self.threads, self.threads >= 1, "at least 1"),
+                ("max_payload_bytes", self.max_payload_bytes, self.max_payload_bytes >= 1, ">= 1"),
+                (
+                    "max_concurrent",
+                    self.max_concurrent,
+                    self.max_concurrent is None or self.max_concurrent >= 1,
+                    "at least 1",
+                ),
+                ("max_queue", self.max_queue, self.max_queue >= 0, ">= 0"),
+                ("timeout_s", self.timeout_s, self.timeout_s > 0, "> 0"),
+                ("max_batch_size", self.max_batch_size, self.max_batch_size >= 1, "at least 1"),
+                (
+                    "max_batch_delay_ms",
+                    self.max_batch_delay_ms,
+                    self.max_batch_delay_ms >= 0,
+                    ">= 0",
+                ),
+            )
+            if not ok
+        ]
+        if problems:
+            raise ServingError(f"invalid server settings: {'; '.join(problems)}")
 
     @property
     def capacity(self) -> int:
         """Invocations a worker holds (in flight plus queued) before answering 503."""
         return (self.max_concurrent or 0) + self.max_queue
+
+    def to_json(self) -> str:
+        """The settings as JSON (for a worker started as a subprocess)."""
+        values = dataclasses.asdict(self)
+        values["model_dir"] = str(self.model_dir)
+        values["code_dir"] = None if self.code_dir is None else str(self.code_dir)
+        return json.dumps(values)
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerSettings:
+        """Settings written by :meth:`to_json`."""
+        values = json.loads(text)
+        values["model_dir"] = Path(values["model_dir"])
+        if values["code_dir"] is not None:
+            values["code_dir"] = Path(values["code_dir"])
+        return cls(**values)
 
 
 def env_int(env: Mapping[str, str], name: str, default: int | None, minimum: int = 0) -> int | None:
@@ -139,27 +189,19 @@ def settings_from_environment(
         if max_queue is not None
         else env_int(env, "SAGEPIPE_MAX_QUEUE_SIZE", DEFAULT_MAX_QUEUE)
     )
-    try:
-        return _build(
-            model_dir=model_dir,
-            code_dir=code_dir,
-            program=program,
-            host=host,
-            port=port,
-            workers=n_workers,
-            threads=max(1, cores // n_workers),
-            max_payload_bytes=(payload_mb or DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024,
-            max_concurrent=env_int(env, "SAGEMAKER_MAX_CONCURRENT_INVOCATIONS", None, 1),
-            max_queue=queue if queue is not None else DEFAULT_MAX_QUEUE,
-            timeout_s=float(timeout or DEFAULT_TIMEOUT_S),
-            max_batch_size=batch,
-            max_batch_delay_ms=delay,
-            default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
-        )
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ServingError(f"invalid server settings: {problems}") from None
-
-
-def _build(**values: object) -> WorkerSettings:
-    return WorkerSettings.model_validate(values)
+    return WorkerSettings(
+        model_dir=model_dir,
+        code_dir=code_dir,
+        program=program,
+        host=host,
+        port=port,
+        workers=n_workers,
+        threads=max(1, cores // n_workers),
+        max_payload_bytes=(payload_mb or DEFAULT_MAX_PAYLOAD_MB) * 1024 * 1024,
+        max_concurrent=env_int(env, "SAGEMAKER_MAX_CONCURRENT_INVOCATIONS", None, 1),
+        max_queue=queue if queue is not None else DEFAULT_MAX_QUEUE,
+        timeout_s=float(timeout or DEFAULT_TIMEOUT_S),
+        max_batch_size=batch if batch is not None else 1,
+        max_batch_delay_ms=delay,
+        default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
+    )

@@ -12,6 +12,7 @@ venv they are started as ``python -m sagepipe.serving.worker`` under the venv's 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import selectors
@@ -66,7 +67,7 @@ class Supervisor:
     ) -> None:
         self._reserved = self._reserve(settings.host, settings.port)
         self.port = self._reserved.getsockname()[1]
-        self.settings = settings.model_copy(update={"port": self.port})
+        self.settings = dataclasses.replace(settings, port=self.port)
         self.python = python
         self.env = dict(os.environ if env is None else env)
         self.fork = python == sys.executable
@@ -135,7 +136,7 @@ class Supervisor:
         else:
             env.update(
                 {
-                    SETTINGS_ENV: self.settings.model_dump_json(),
+                    SETTINGS_ENV: self.settings.to_json(),
                     INDEX_ENV: str(index),
                     STATUS_FD_ENV: str(write_fd),
                     "PYTHONPATH": sagepipe_pythonpath(env),
@@ -225,7 +226,9 @@ class Supervisor:
         worker.reaped = True
         self._selector.unregister(worker.status_fd)
         os.close(worker.status_fd)
-        if self._stopping:
+        if self._stopping or self._stop_requested:
+            # A signal to the whole process group (Ctrl-C, `kill -TERM -PGID`, `timeout`)
+            # reaches the workers too: they drain and exit while the supervisor stops.
             return
         if not self._started:
             # start() reports it; the record stays so it can.

@@ -105,7 +105,7 @@ def _die_with_parent() -> None:
 
 def main() -> int:
     """Run one worker (started as ``python -m sagepipe.serving.worker``) until drained."""
-    settings = WorkerSettings.model_validate_json(os.environ[SETTINGS_ENV])
+    settings = WorkerSettings.from_json(os.environ[SETTINGS_ENV])
     index = int(os.environ.get(INDEX_ENV, "0"))
     return run_worker(settings, index, int(os.environ.get(STATUS_FD_ENV, "-1")))
 
