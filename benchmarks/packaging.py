@@ -3,7 +3,8 @@
 The input is a model.tar.gz (gzip -6) holding one ``torch.save``d state_dict of random float32
 weights (``--size-mb``, default 1024). Measured in the same run:
 
-* ours: ``package_model`` adding ``code/`` (inference.py, requirements.txt);
+* ours: ``package_model`` adding ``code/`` (inference.py, requirements.txt); the input's
+  model bytes are spliced (copied compressed) when it qualifies, which the output line says;
 * the reference: ``sagemaker.utils.repack_model`` of sagemaker==2.257.7 on ``file://`` URIs,
   installed by this script in its own virtualenv under the cache dir (never in .venv);
 * the floor: an uncompressed ``tar cf`` of the same files.
@@ -132,7 +133,11 @@ def main() -> int:
             archive, code, "inference.py", [], work / "ours.tar.gz", threads=args.threads
         )
         ours = report.seconds
-        print(f"ours (package_model):        {ours:8.2f} s  -> {report.compressed_bytes} bytes")
+        how = f"spliced {report.spliced_bytes} bytes" if report.spliced_bytes else "recompressed"
+        print(
+            f"ours (package_model):        {ours:8.2f} s  -> {report.compressed_bytes} bytes "
+            f"({how})"
+        )
 
         started = time.perf_counter()
         subprocess.run(
