@@ -245,3 +245,27 @@ def test_a_truncated_input_is_refused(tmp_path: Path, source_dir: Path) -> None:
     with pytest.raises(ArchiveFormatError, match="corrupt or truncated"):
         _package(tmp_path, source_dir, archive, "s.tar.gz", splice_min_bytes=0)
     assert not (tmp_path / "s.tar.gz").exists()
+
+
+def test_a_suffix_that_does_not_match_the_input_falls_back(
+    tmp_path: Path,
+    source_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = b"".join(b"token_%d %d\n" % (i % 5000, i % 7) for i in range(200_000))
+    archive = write_archive(tmp_path / "model.tar.gz", [*MODEL, file("vocab.txt", text)])
+    scan_archive = splice._scan_archive
+
+    def wrong_window(path: Path, chunk_size: int) -> tuple[object, ...]:
+        scan, offsets, window, head = scan_archive(path, chunk_size)
+        return scan, offsets, bytes(len(window)), head  # as if the window were misread
+
+    monkeypatch.setattr(splice, "_scan_archive", wrong_window)
+    with caplog.at_level(logging.INFO, logger="sagepipe.artifacts"):
+        spliced, report = _package(tmp_path, source_dir, archive, "s.tar.gz", splice_min_bytes=0)
+
+    assert report.spliced_bytes == 0 and "did not verify" in caplog.text
+    monkeypatch.setattr(splice, "_scan_archive", scan_archive)
+    reference, _ = _package(tmp_path, source_dir, archive, "r.tar.gz", splice_min_bytes=0)
+    _assert_same_content(spliced, reference)

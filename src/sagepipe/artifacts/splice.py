@@ -12,7 +12,8 @@ read every tar header and verify the input's checksum.
 The input is decoded by rapidgzip (parallel decompression of a single gzip stream); its
 checkpoints are the block boundaries to cut at. What is spliced is checked independently:
 zlib decodes from the chosen boundary, primed with the preceding 32 KiB, to the end of the
-stream, which must then be followed by exactly the trailer.
+stream, which must then be followed by exactly the trailer, and its first 32 KiB must equal
+rapidgzip's (which makes all of it right). The new blocks use no dictionary.
 
 Anything this path does not handle returns ``None`` and the caller recompresses: inputs
 below :data:`SPLICE_MIN_BYTES`, plain tar, kept members after dropped ones, duplicates,
@@ -151,7 +152,7 @@ def _splice(
 ) -> Spliced | None:
     size = archive.stat().st_size
     try:
-        scan, offsets, window = _scan_archive(archive, chunk_size)
+        scan, offsets, window, head = _scan_archive(archive, chunk_size)
     except (ArtifactError, UnsafeArchiveError, ValueError, RuntimeError, OSError) as exc:
         # The streaming path reads the archive again and reports what is wrong with it.
         logger.info("%s: not spliced (%s); recompressing", archive, exc)
@@ -168,11 +169,14 @@ def _splice(
         logger.info("%s: compressed worse than gzip -%d; recompressing", archive, level)
         return None
     suffix = _decode_suffix(source, cut_bits, window, scan.total - cut_offset)
-    if suffix is None:
+    # Each suffix byte is a literal, a copy of an earlier suffix byte, or (only within its
+    # first 32 KiB) a copy from the window: a right head means a right suffix.
+    if suffix is None or not suffix.startswith(head):
         logger.info("%s: not spliced: the checkpoint did not verify; recompressing", archive)
         return None
     tail = _tail(code, scan, cut_offset, suffix)
-    compressed_tail = deflate_final(tail.data, window, level)
+    # No dictionary: the new blocks must not depend on a window this path did not verify.
+    compressed_tail = deflate_final(tail.data, b"", level)
     copied = cut_bits // 8
     bridge = _bridge(os.pread(source.fileno(), 1, copied)[0] if cut_bits % 8 else 0, cut_bits % 8)
     crc_all, isize_all = struct.unpack("<II", os.pread(source.fileno(), _TRAILER, size - _TRAILER))
@@ -194,8 +198,9 @@ def _splice(
     )
 
 
-def _scan_archive(archive: Path, chunk_size: int) -> tuple[_Scan, dict[int, int], bytes]:
-    """Read every header (skipping member data) in parallel; the checkpoints; the window."""
+def _scan_archive(archive: Path, chunk_size: int) -> tuple[_Scan, dict[int, int], bytes, bytes]:
+    """Read every header (skipping member data) in parallel; the checkpoints; the 32 KiB
+    before the cut point (the window) and after it (the head)."""
     import rapidgzip
 
     with rapidgzip.RapidgzipFile(
@@ -204,15 +209,15 @@ def _scan_archive(archive: Path, chunk_size: int) -> tuple[_Scan, dict[int, int]
         scan = _scan(TarReader(stream, archive, seek=stream.seek), archive)
         offsets: dict[int, int] = dict(stream.block_offsets())
         if scan.refusal:
-            return scan, offsets, b""
+            return scan, offsets, b"", b""
         if stream.tell() != scan.total:
             scan.refusal = "the archive's data ends before its last member does"
-            return scan, offsets, b""
+            return scan, offsets, b"", b""
         cut_offset = _cut_point(offsets, scan.cut, archive.stat().st_size)[1]
         start = max(0, cut_offset - _WINDOW)
         stream.seek(start)
-        window: bytes = stream.read(cut_offset - start)
-    return scan, offsets, window
+        around: bytes = stream.read(cut_offset - start + _WINDOW)
+    return scan, offsets, around[: cut_offset - start], around[cut_offset - start :]
 
 
 def _scan(reader: TarReader, archive: Path) -> _Scan:
