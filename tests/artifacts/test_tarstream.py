@@ -95,3 +95,38 @@ def test_written_headers_and_trailer_make_a_tar_that_tarfile_reads(tmp_path: Pat
 
     with tarfile.open(path) as tar:
         assert tar.getnames() == ["x" * 200]
+
+
+class _Trickle(io.BytesIO):
+    """A stream that returns at most 100 bytes per call, as a pipe may."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        return super().read(100 if size is None or size < 0 else min(size, 100))
+
+    def readinto(self, buffer: object, /) -> int:
+        view = memoryview(buffer).cast("B")  # type: ignore[arg-type]
+        return super().readinto(view[:100])
+
+
+@pytest.mark.parametrize("tar_format", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+@pytest.mark.parametrize("seeking", [False, True])
+def test_member_offsets_match_tarfile(tmp_path: Path, tar_format: int, seeking: bool) -> None:
+    members = [*MEMBERS, file("big.bin", random_bytes(3 << 20, 3))]  # skipped by seeking
+    archive = write_archive(tmp_path / "a.tar", members, compression="", tar_format=tar_format)
+    data = archive.read_bytes()
+    with tarfile.open(archive) as tar:
+        # tarfile's offset is where a member's first header (extended ones included) starts.
+        expected = [(m.offset, m.name) for m in tar.getmembers()]
+    stream = _Trickle(data)
+    reader = TarReader(stream, archive, seek=stream.seek if seeking else None)
+
+    seen = []
+    for info in reader:
+        seen.append((reader.member_start, info.name))
+        reader.read(1000)  # part of the data, in short reads; the rest is skipped
+
+    assert [offset for offset, _ in seen] == [offset for offset, _ in expected]
+    assert reader.position == len(data) == stream.tell()
+    assert [name for _, name in seen] == [name.rstrip("/") for _, name in expected]
+    end_of_members = expected[-1][0] + 512 + (3 << 20)
+    assert reader.member_start == end_of_members  # the end-of-archive blocks

@@ -106,10 +106,9 @@ class TarReader:
         if size <= 0:
             return b""
         data = self._stream.read(size)
+        self.position += len(data)
         if len(data) < size:
             data += self._read_exact(size - len(data), "member data")
-        else:
-            self.position += size
         self._remaining -= size
         return data
 
@@ -127,7 +126,8 @@ class TarReader:
 
     def _pass_over(self, size: int, what: str) -> None:
         if self._seek is not None and size >= _SKIP_CHUNK:
-            # The reader checks the target exists: the next read then sees the truncation.
+            # A seek past the end of a truncated stream is not an error: the next header read
+            # finds nothing, so a caller that seeks compares its stream's end with `position`.
             self._seek(self.position + size)
             self.position += size
             return
