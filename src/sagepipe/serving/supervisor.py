@@ -227,8 +227,8 @@ class Supervisor:
         self._selector.unregister(worker.status_fd)
         os.close(worker.status_fd)
         if self._stopping or self._stop_requested:
-            # A signal to the whole process group (Ctrl-C, `kill -TERM -PGID`, `timeout`)
-            # reaches the workers too: they drain and exit while the supervisor stops.
+            # A SIGTERM to the whole process group (`kill -TERM -PGID`, `timeout`) reaches
+            # the workers too: they drain and exit while the supervisor stops.
             return
         if not self._started:
             # start() reports it; the record stays so it can.
