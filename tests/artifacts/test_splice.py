@@ -183,6 +183,7 @@ def _global_header_archive(path: Path) -> Path:
         ([*MODEL, Member("run.sh", b"#!/bin/sh\n", mode=0o4755)], "special permission bits"),
         ([*MODEL, file("weights//other.pth", b"x")], "is stored as"),
         (None, "pax global header"),
+        ([file("a.pth", weights(600_000, 5)), file("b.pth", weights(600_000, 6))], "to sample"),
     ],
 )
 def test_unusual_archives_are_recompressed(

@@ -165,6 +165,9 @@ def _splice(
         after = scan.total - cut_offset
         logger.info("%s: not spliced: %d bytes after the cut point", archive, after)
         return None
+    if not scan.samples:
+        logger.info("%s: not spliced: no member of 1 MiB or more to sample", archive)
+        return None
     if not _compressed_well(scan, size, cut_bits, cut_offset, level):
         logger.info("%s: compressed worse than gzip -%d; recompressing", archive, level)
         return None
@@ -300,8 +303,6 @@ def _cut_point(offsets: dict[int, int], cut: int, size: int) -> tuple[int, int]:
 
 def _compressed_well(scan: _Scan, size: int, cut_bits: int, cut_offset: int, level: int) -> bool:
     """Whether the input's compression of the kept part is within tolerance of ``level``."""
-    if not scan.samples:
-        return False
     covered = estimate = 0.0
     for weight, data in scan.samples:
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
