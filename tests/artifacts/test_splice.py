@@ -6,6 +6,7 @@ checkpoints (cut points) at every bit position, as a large model has.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import logging
@@ -258,9 +259,10 @@ def test_a_suffix_that_does_not_match_the_input_falls_back(
     archive = write_archive(tmp_path / "model.tar.gz", [*MODEL, file("vocab.txt", text)])
     scan_archive = splice._scan_archive
 
-    def wrong_window(path: Path, chunk_size: int) -> tuple[object, ...]:
-        scan, offsets, window, head = scan_archive(path, chunk_size)
-        return scan, offsets, bytes(len(window)), head  # as if the window were misread
+    def wrong_window(path: Path, size: int, chunk_size: int) -> tuple[object, ...]:
+        scan, cut = scan_archive(path, size, chunk_size)
+        # As if the window were misread.
+        return scan, dataclasses.replace(cut, window=bytes(len(cut.window)))
 
     monkeypatch.setattr(splice, "_scan_archive", wrong_window)
     with caplog.at_level(logging.INFO, logger="sagepipe.artifacts"):

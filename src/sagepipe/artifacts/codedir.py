@@ -79,6 +79,19 @@ def code_info(name: str, path: Path) -> tarfile.TarInfo:
     return info
 
 
+def dropped_from_input(name: str, replaced_code: list[str], dropped_junk: list[str]) -> bool:
+    """Whether packaging drops the input member ``name``: a member of the old ``code/`` (the
+    new one replaces it) or junk (with a warning). It is recorded in the matching list."""
+    if name == CODE_DIR or name.startswith(CODE_DIR + "/"):
+        replaced_code.append(name)
+        return True
+    if is_junk(name):
+        logger.warning("dropping junk member %s", name)
+        dropped_junk.append(name)
+        return True
+    return False
+
+
 def write_code_members(code: dict[str, Path], emit: Callable[[bytes], None]) -> list[ArchiveEntry]:
     """Emit the tar members of ``code`` (see :func:`code_members`); returns their entries.
 

@@ -26,10 +26,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from sagepipe.artifacts.codedir import check_entry_point, code_members, write_code_members
+from sagepipe.artifacts.codedir import (
+    check_entry_point,
+    code_members,
+    dropped_from_input,
+    write_code_members,
+)
 from sagepipe.artifacts.errors import ArchiveFormatError, PackagingError
 from sagepipe.artifacts.gzipio import ParallelGzipWriter, open_tar_stream
-from sagepipe.artifacts.layout import CODE_DIR, ArchiveEntry, LayoutReport, check_layout, is_junk
+from sagepipe.artifacts.layout import ArchiveEntry, LayoutReport, check_layout
 from sagepipe.artifacts.splice import Spliced, splice_package
 from sagepipe.artifacts.tarstream import TarReader, end_of_archive, header_bytes, padding
 
@@ -190,7 +195,9 @@ def _write(
                 reader = TarReader(stream, archive)
                 for index, info in enumerate(reader):
                     name = info.name
-                    if not name or _skipped(name, result):
+                    if not name or dropped_from_input(
+                        name, result.replaced_code, result.dropped_junk
+                    ):
                         continue
                     if info.isdir():
                         if name in emitted:
@@ -225,17 +232,6 @@ def _write(
 def _note_duplicate(name: str, result: _Pass) -> None:
     if name not in result.duplicates:
         result.duplicates.append(name)
-
-
-def _skipped(name: str, result: _Pass) -> bool:
-    if name == CODE_DIR or name.startswith(CODE_DIR + "/"):
-        result.replaced_code.append(name)
-        return True
-    if is_junk(name):
-        logger.warning("dropping junk member %s", name)
-        result.dropped_junk.append(name)
-        return True
-    return False
 
 
 def _clean(info: tarfile.TarInfo, archive: Path, emitted: set[str]) -> tarfile.TarInfo:

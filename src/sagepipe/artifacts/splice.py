@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sagepipe.artifacts.codedir import write_code_members
+from sagepipe.artifacts.codedir import dropped_from_input, write_code_members
 from sagepipe.artifacts.crc32 import crc32_combine, crc32_prefix
 from sagepipe.artifacts.errors import ArtifactError
 from sagepipe.artifacts.gzipio import GZIP_MAGIC, deflate_final
-from sagepipe.artifacts.layout import CODE_DIR, ArchiveEntry, is_junk
+from sagepipe.artifacts.layout import ArchiveEntry
 from sagepipe.artifacts.safety import UnsafeArchiveError
 from sagepipe.artifacts.tarstream import TarReader, end_of_archive
 
@@ -136,13 +136,14 @@ def splice_package(
             copy = _BackgroundCopy(source, target, size)
             try:
                 chunk = chunk_size or CHUNK_SIZE
-                return _splice(archive, code, source, target, copy, level, chunk)
+                return _splice(archive, size, code, source, target, copy, level, chunk)
             finally:
                 copy.join()
 
 
 def _splice(
     archive: Path,
+    size: int,
     code: dict[str, Path],
     source: BinaryIO,
     target: BinaryIO,
@@ -150,9 +151,8 @@ def _splice(
     level: int,
     chunk_size: int,
 ) -> Spliced | None:
-    size = archive.stat().st_size
     try:
-        scan, offsets, window, head = _scan_archive(archive, chunk_size)
+        scan, cut = _scan_archive(archive, size, chunk_size)
     except (ArtifactError, UnsafeArchiveError, ValueError, RuntimeError, OSError) as exc:
         # The streaming path reads the archive again and reports what is wrong with it.
         logger.info("%s: not spliced (%s); recompressing", archive, exc)
@@ -160,7 +160,7 @@ def _splice(
     if scan.refusal:
         logger.info("%s: not spliced: %s; recompressing", archive, scan.refusal)
         return None
-    cut_bits, cut_offset = _cut_point(offsets, scan.cut, size)
+    cut_bits, cut_offset = cut.bits, cut.offset
     if scan.total - cut_offset > MAX_REENCODED:
         after = scan.total - cut_offset
         logger.info("%s: not spliced: %d bytes after the cut point", archive, after)
@@ -171,10 +171,10 @@ def _splice(
     if not _compressed_well(scan, size, cut_bits, cut_offset, level):
         logger.info("%s: compressed worse than gzip -%d; recompressing", archive, level)
         return None
-    suffix = _decode_suffix(source, cut_bits, window, scan.total - cut_offset)
+    suffix = _decode_suffix(source, size, cut_bits, cut.window, scan.total - cut_offset)
     # Each suffix byte is a literal, a copy of an earlier suffix byte, or (only within its
     # first 32 KiB) a copy from the window: a right head means a right suffix.
-    if suffix is None or not suffix.startswith(head):
+    if suffix is None or not suffix.startswith(cut.head):
         logger.info("%s: not spliced: the checkpoint did not verify; recompressing", archive)
         return None
     tail = _tail(code, scan, cut_offset, suffix)
@@ -201,26 +201,32 @@ def _splice(
     )
 
 
-def _scan_archive(archive: Path, chunk_size: int) -> tuple[_Scan, dict[int, int], bytes, bytes]:
-    """Read every header (skipping member data) in parallel; the checkpoints; the 32 KiB
-    before the cut point (the window) and after it (the head)."""
+@dataclass(frozen=True)
+class _Cut:
+    bits: int  # where the copied stream ends, in bits from the start of the file
+    offset: int  # the same place in the tar stream
+    window: bytes  # the tar stream's 32 KiB before it
+    head: bytes  # and after it
+
+
+def _scan_archive(archive: Path, size: int, chunk_size: int) -> tuple[_Scan, _Cut]:
+    """Read every header (skipping member data) in parallel; then the cut point, with the
+    bytes around it."""
     import rapidgzip
 
     with rapidgzip.RapidgzipFile(
         str(archive), parallelization=_cpus(), chunk_size=chunk_size
     ) as stream:
         scan = _scan(TarReader(stream, archive, seek=stream.seek), archive)
-        offsets: dict[int, int] = dict(stream.block_offsets())
-        if scan.refusal:
-            return scan, offsets, b"", b""
-        if stream.tell() != scan.total:
+        if not scan.refusal and stream.tell() != scan.total:
             scan.refusal = "the archive's data ends before its last member does"
-            return scan, offsets, b"", b""
-        cut_offset = _cut_point(offsets, scan.cut, archive.stat().st_size)[1]
-        start = max(0, cut_offset - _WINDOW)
+        if scan.refusal:
+            return scan, _Cut(0, 0, b"", b"")
+        bits, offset = _cut_point(dict(stream.block_offsets()), scan.cut, size)
+        start = max(0, offset - _WINDOW)
         stream.seek(start)
-        around: bytes = stream.read(cut_offset - start + _WINDOW)
-    return scan, offsets, around[: cut_offset - start], around[cut_offset - start :]
+        around: bytes = stream.read(offset - start + _WINDOW)
+    return scan, _Cut(bits, offset, around[: offset - start], around[offset - start :])
 
 
 def _scan(reader: TarReader, archive: Path) -> _Scan:
@@ -229,16 +235,14 @@ def _scan(reader: TarReader, archive: Path) -> _Scan:
     dropping = False
     for info in reader:
         name = info.name  # "" for the archive's root, "./"
-        if name == CODE_DIR or name.startswith(CODE_DIR + "/"):
-            scan.replaced_code.append(name)
-        elif is_junk(name):
-            logger.warning("dropping junk member %s", name)
-            scan.dropped_junk.append(name)
+        if dropped_from_input(name, scan.replaced_code, scan.dropped_junk):
+            if not dropping:
+                dropping = True
+                scan.cut = reader.member_start
         elif dropping:
-            if name:
+            if name:  # a root entry after the cut goes with the dropped members
                 scan.refusal = f"model member {name!r} follows a dropped member"
                 return scan
-            continue  # a root entry after the cut goes with the dropped members
         else:
             scan.refusal = _unusual(info, reader, names)
             if scan.refusal:
@@ -247,10 +251,6 @@ def _scan(reader: TarReader, archive: Path) -> _Scan:
                 names.add(name)
                 scan.entries.append(ArchiveEntry.from_info(info))
                 _sample(reader, info, scan.samples)
-            continue
-        if not dropping:
-            dropping = True
-            scan.cut = reader.member_start
     if not dropping:
         scan.cut = reader.member_start  # the end-of-archive blocks
     if reader.saw_global_header:
@@ -317,13 +317,15 @@ def _compressed_well(scan: _Scan, size: int, cut_bits: int, cut_offset: int, lev
     return actual <= estimate * SIZE_TOLERANCE
 
 
-def _decode_suffix(source: BinaryIO, cut_bits: int, window: bytes, expected: int) -> bytes | None:
+def _decode_suffix(
+    source: BinaryIO, size: int, cut_bits: int, window: bytes, expected: int
+) -> bytes | None:
     """The tar stream from the checkpoint to its end, decoded by zlib, or ``None`` when the
     checkpoint is not a block boundary of the last gzip member followed by the trailer."""
     from isal import isal_zlib
 
     start = cut_bits // 8
-    compressed = os.pread(source.fileno(), os.fstat(source.fileno()).st_size - start, start)
+    compressed = os.pread(source.fileno(), size - start, start)
     shift = cut_bits % 8
     aligned = (int.from_bytes(compressed, "little") >> shift).to_bytes(len(compressed), "little")
     decompressor: Any = isal_zlib.decompressobj(-15, zdict=window) if window else None
