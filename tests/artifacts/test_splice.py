@@ -7,9 +7,11 @@ checkpoints (cut points) at every bit position, as a large model has.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gzip
 import io
 import logging
+import os
 import random
 import tarfile
 import zlib
@@ -133,6 +135,58 @@ def test_a_cut_on_a_byte_boundary(tmp_path: Path) -> None:
     body = head + splice._bridge(0, 0) + deflate_final(data[100_000:], data[68_232:100_000], 6)
 
     assert zlib.decompress(body, -15) == data
+
+
+def _copy_file_range_to_another_filesystem(*args: int) -> int:
+    raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+
+@pytest.mark.parametrize(
+    "kernel_copy",
+    ["missing", "cross-device", "partial"],
+)
+def test_the_copy_falls_back_to_user_space(
+    tmp_path: Path, source_dir: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: str
+) -> None:
+    archive = write_archive(tmp_path / "model.tar.gz", MODEL + OLD_CODE)
+    expected, _ = _package(tmp_path, source_dir, archive, "kernel.tar.gz", splice_min_bytes=0)
+    real_copy_file_range = os.copy_file_range
+    calls = []
+
+    def first_100_kib_then_cross_device(src: int, dst: int, count: int, *offsets: int) -> int:
+        calls.append(count)
+        if len(calls) == 1:  # the kernel copies part, then refuses
+            return real_copy_file_range(src, dst, 100 * 1024, *offsets)
+        return _copy_file_range_to_another_filesystem()
+
+    if kernel_copy == "missing":  # not Linux
+        monkeypatch.delattr(os, "copy_file_range")
+    elif kernel_copy == "cross-device":
+        monkeypatch.setattr(os, "copy_file_range", _copy_file_range_to_another_filesystem)
+    else:
+        monkeypatch.setattr(os, "copy_file_range", first_100_kib_then_cross_device)
+
+    spliced, report = _package(tmp_path, source_dir, archive, "s.tar.gz", splice_min_bytes=0)
+
+    assert report.spliced_bytes > 0
+    assert spliced.read_bytes() == expected.read_bytes()
+    assert len(calls) == (2 if kernel_copy == "partial" else 0)
+
+
+def test_the_output_is_allocated_before_the_copy(tmp_path: Path) -> None:
+    with (tmp_path / "out").open("wb") as target:
+        splice._reserve(target.fileno(), 3 << 20)
+        status = os.fstat(target.fileno())
+
+    assert status.st_size == 3 << 20
+    assert status.st_blocks * 512 >= 3 << 20
+
+
+def test_cpus_without_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+
+    assert splice._cpus() == 3
 
 
 def _multi_member(path: Path, stream: bytes, split: int) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import resource
 import subprocess
 import sys
 import tarfile
@@ -122,13 +123,21 @@ def test_help_lists_the_options(tmp_path: Path) -> None:
         assert option in result.stdout
 
 
-def test_a_large_archive_is_spliced(tmp_path: Path, source: Path) -> None:
+@pytest.fixture(scope="module")
+def large_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     weights = random.Random(0).randbytes(65 << 20)  # above the 64 MiB splicing threshold
-    model = tmp_path / "model.tar.gz"
+    model = tmp_path_factory.mktemp("large") / "model.tar.gz"
     with tarfile.open(model, "w:gz", compresslevel=1) as tar:  # random bytes: stored blocks
         info = tarfile.TarInfo("model.pth")
         info.size = len(weights)
         tar.addfile(info, io.BytesIO(weights))
+    return model, weights
+
+
+def test_a_large_archive_is_spliced(
+    tmp_path: Path, source: Path, large_model: tuple[Path, bytes]
+) -> None:
+    model, weights = large_model
 
     result = _sagepipe(
         "package", str(model), "--source-dir", str(source), "-o", "out.tar.gz", cwd=tmp_path
@@ -140,3 +149,47 @@ def test_a_large_archive_is_spliced(tmp_path: Path, source: Path) -> None:
         assert tar.getnames() == ["model.pth", "code", "code/inference.py", "code/requirements.txt"]
         packaged = tar.extractfile("model.pth")
         assert packaged is not None and packaged.read() == weights
+
+
+def _limit_file_size() -> None:
+    # Python ignores SIGXFSZ, so writing past the limit fails with EFBIG, as on a full disk.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
+
+
+@pytest.mark.parametrize("spliced", [True, False], ids=["spliced", "recompressed"])
+def test_an_output_that_cannot_be_written_is_a_clear_error(
+    tmp_path: Path, source: Path, large_model: tuple[Path, bytes], spliced: bool
+) -> None:
+    model = large_model[0]
+    if not spliced:  # a plain tar is recompressed
+        model = tmp_path / "model.tar"
+        with tarfile.open(model, "w") as tar:
+            tar.add(large_model[0].parent / "model.tar.gz", "model.pth")
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sagepipe",
+            "package",
+            str(model),
+            "--source-dir",
+            str(source),
+            "-o",
+            "out.tar.gz",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_file_size,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert f"packaging {model} into out.tar.gz failed" in result.stderr
+    assert "File too large" in result.stderr
+    # Splicing reserves the output's space first, so it fails before reading the input.
+    assert ("cannot allocate" in result.stderr) == spliced
+    assert "Traceback" not in result.stderr
+    # No output and no temporary file: only the inputs are left.
+    assert sorted(tmp_path.iterdir()) == sorted({source, model} & set(tmp_path.iterdir()))

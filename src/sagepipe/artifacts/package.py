@@ -99,7 +99,8 @@ def package_model(
             :data:`~sagepipe.artifacts.splice.SPLICE_MIN_BYTES`).
 
     Raises:
-        PackagingError: a wrong source dir, entry point, dependency or level.
+        PackagingError: a wrong source dir, entry point, dependency or level; the output
+            could not be written (a full disk, a file size limit).
         UnsafeArchiveError: an input member would escape the extraction directory.
         ArchiveFormatError, ArchiveLayoutError: the input is unreadable or badly laid out.
     """
@@ -133,6 +134,8 @@ def package_model(
         check_layout(scan.entries[: scan.model_members], model_archive)
         layout = check_layout(scan.entries, output, entry_point=entry_point)
         os.replace(temporary, output)
+    except OSError as exc:  # a full disk, a file size limit, an I/O error
+        raise PackagingError(f"packaging {model_archive} into {output} failed: {exc}") from exc
     finally:
         temporary.unlink(missing_ok=True)
     return PackageReport(
