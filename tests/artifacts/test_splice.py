@@ -173,6 +173,20 @@ def test_the_copy_falls_back_to_user_space(
     assert len(calls) == (2 if kernel_copy == "partial" else 0)
 
 
+def test_an_error_in_the_copy_thread_is_raised(
+    tmp_path: Path, source_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = write_archive(tmp_path / "model.tar.gz", MODEL)
+
+    def broken(*args: int) -> int:
+        raise RuntimeError("copy broke")
+
+    monkeypatch.setattr(os, "copy_file_range", broken)
+    with pytest.raises(RuntimeError, match="copy broke"):
+        _package(tmp_path, source_dir, archive, "s.tar.gz", splice_min_bytes=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tar.gz", "src"]
+
+
 def test_the_output_is_allocated_before_the_copy(tmp_path: Path) -> None:
     with (tmp_path / "out").open("wb") as target:
         splice._reserve(target.fileno(), 3 << 20)

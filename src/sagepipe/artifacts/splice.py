@@ -383,7 +383,7 @@ class _BackgroundCopy:
         self._source = source.fileno()
         self._target = target.fileno()
         self._length = length
-        self._error: OSError | None = None
+        self._error: Exception | None = None
         self._thread = threading.Thread(target=self._run, name="sagepipe-splice-copy")
         self._thread.start()
 
@@ -391,7 +391,7 @@ class _BackgroundCopy:
         """Wait for the copy to end.
 
         Raises:
-            OSError: the copy failed.
+            OSError: the copy failed (or whatever else stopped the thread).
         """
         self._thread.join()
         if self._error is not None:
@@ -401,7 +401,7 @@ class _BackgroundCopy:
     def _run(self) -> None:
         try:
             self._copy()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - raised again by join(), never lost
             self._error = exc
 
     def _copy(self) -> None:
