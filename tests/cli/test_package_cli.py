@@ -164,7 +164,7 @@ def test_an_output_that_cannot_be_written_is_a_clear_error(
     if not spliced:  # a plain tar is recompressed
         model = tmp_path / "model.tar"
         with tarfile.open(model, "w") as tar:
-            tar.add(large_model[0].parent / "model.tar.gz", "model.pth")
+            tar.add(large_model[0], "model.pth")
 
     result = subprocess.run(
         [
