@@ -32,3 +32,23 @@ def process_alive(pid: int | None) -> bool:
         return stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def process_start_time(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (``/proc/PID/stat`` field 22); with the
+    pid it names one process, as a recycled pid starts later. ``None`` without ``/proc``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[-1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_running(pid: int | None, start_time: int | None) -> bool:
+    """True while the process ``pid`` that started at ``start_time`` still runs (a recorded
+    start time of ``None``, from an older record, checks the pid alone)."""
+    if not process_alive(pid):
+        return False
+    if start_time is None or pid is None:
+        return True
+    return process_start_time(pid) in (start_time, None)
