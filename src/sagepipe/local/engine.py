@@ -25,6 +25,7 @@ from sagepipe.local.liveness import live_step_processes, reconcile
 from sagepipe.local.progress import Reporter, SilentReporter
 from sagepipe.local.records import DONE_STATUSES, ExecutionRecord, StepRecord
 from sagepipe.local.store import RunStore
+from sagepipe.local.store.diagnosis import keep_reserve
 from sagepipe.pipeline import Pipeline
 from sagepipe.processes import process_running, process_start_time
 
@@ -253,9 +254,10 @@ def _end_after_io_error(
     cause = (
         str(exc) if isinstance(exc, RunStoreError) else f"the engine's file access failed: {exc}"
     )
-    scheduler.abort(f"stopped: {cause}")
+    stopped = f"stopped: {cause}"
+    scheduler.abort(stopped)
     try:
-        store.finish_execution(execution_id, "Failed", cause, time.time(), ("Stopped", cause))
+        store.finish_execution(execution_id, "Failed", cause, time.time(), ("Stopped", stopped))
     except RunStoreError as again:
         raise error(
             f"{cause}; execution {execution_id} could not be marked Failed either ({again}); "
@@ -275,7 +277,9 @@ def _open(options: RunOptions) -> tuple[Path, RunStore, Any]:
 
     home = (options.home or sagepipe_home()).absolute()
     storage = get_storage(options.storage, home)
-    return home, RunStore.open(home), storage
+    store = RunStore.open(home)
+    keep_reserve(store.path)
+    return home, store, storage
 
 
 def _check_options(options: RunOptions) -> None:

@@ -1,4 +1,5 @@
-"""Why a write to the run store failed, in the operating system's words.
+"""Why a write to the run store failed, in the operating system's words; and the space
+kept so that a run can still record how it ended on a full disk.
 
 SQLite reports a full disk as "database or disk is full" and a file-size limit as "disk I/O
 error": the errno is lost. After a failed write we ask the file system directly, with a
@@ -16,6 +17,42 @@ from pathlib import Path
 
 _PROBE_BYTES = 64 * 1024
 _SQLITE_SUFFIXES = ("", "-wal", "-journal")
+_RESERVE_SUFFIX = "-reserve"
+#: Room for the last writes of a run (its end, its steps' ends) once the disk is full.
+RESERVE_BYTES = 1024 * 1024
+
+
+def keep_reserve(database: Path) -> None:
+    """Keep :data:`RESERVE_BYTES` of disk next to ``database`` (``runs.db-reserve``), for
+    :func:`release_reserve` to give back when the disk is full. Best effort: where the
+    space cannot be kept, a full disk may leave the last writes unrecorded."""
+    reserve = Path(f"{database}{_RESERVE_SUFFIX}")
+    try:
+        if reserve.stat().st_size >= RESERVE_BYTES:
+            return
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return
+    try:
+        handle = os.open(reserve, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    try:
+        _allocate(handle, RESERVE_BYTES)
+    except OSError:
+        os.close(handle)
+        reserve.unlink(missing_ok=True)  # a half-kept reserve would hide the shortage
+        return
+    os.close(handle)
+
+
+def release_reserve(database: Path) -> None:
+    """Give back the space kept by :func:`keep_reserve` (the disk is full)."""
+    try:
+        Path(f"{database}{_RESERVE_SUFFIX}").unlink(missing_ok=True)
+    except OSError:
+        return
 
 
 def write_failure_cause(database: Path) -> OSError | None:

@@ -21,7 +21,7 @@ from typing import Any
 from sagepipe.errors import did_you_mean
 from sagepipe.local.errors import ExecutionNotFoundError, ModelNotFoundError, RunStoreError
 from sagepipe.local.records import ExecutionRecord, MetricPoint, ModelRecord, StepRecord, dumps
-from sagepipe.local.store.diagnosis import write_failure_cause
+from sagepipe.local.store.diagnosis import release_reserve, write_failure_cause
 from sagepipe.local.store.schema import migrate
 
 DB_NAME = "runs.db"
@@ -173,8 +173,9 @@ class RunStore:
         """Record how an execution ended, in one transaction.
 
         A store that just ran out of room can usually still take this: if the write fails,
-        the write-ahead log is checkpointed and restarted (its space is reused) and the
-        write tried once more.
+        the space kept by :func:`~sagepipe.local.store.diagnosis.keep_reserve` is given back,
+        the write-ahead log is checkpointed and restarted (its space is reused), and the
+        write is tried once more.
 
         Args:
             execution_id: The execution.
@@ -204,6 +205,7 @@ class RunStore:
         try:
             write()
         except RunStoreError:
+            release_reserve(self.path)
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(RESTART)")
             write()
