@@ -431,3 +431,14 @@ def test_a_full_disk_ends_the_run_with_one_line(tmp_path: Path, tiny_disk: Path)
         filler.unlink(missing_ok=True)
     project.resume(execution_id)
     assert project.prep_output(execution_id) == "prepared"
+
+
+def test_a_run_store_that_cannot_even_be_created_is_one_line(project: Project) -> None:
+    process = project.start("pipeline.py:pipeline", limit=20_000)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 2, out + err
+    assert err.splitlines() == [
+        f"sagepipe: error: the run store {project.home / 'runs.db'} cannot be opened: "
+        "[Errno 27] File too large"
+    ]
