@@ -243,8 +243,13 @@ def project(tmp_path: Path) -> Iterator[Project]:
     made.release()  # never leave a waiting script behind, whatever failed
 
 
-def test_a_killed_step_process_fails_its_step_and_resume_finishes(project: Project) -> None:
-    process = project.start("pipeline.py:pipeline")
+@pytest.mark.parametrize("kind", ["processing", "training"])
+def test_a_killed_step_process_fails_its_step_and_resume_finishes(
+    project: Project, kind: str
+) -> None:
+    # A training host runs in a session of its own: it must still end with its step.
+    project.kind = kind
+    process = project.start("pipeline.py:pipeline", "--no-requirements")
     script, child = project.work_pids(process)
     execution_id = project.only_execution()
 
@@ -262,8 +267,12 @@ def test_a_killed_step_process_fails_its_step_and_resume_finishes(project: Proje
     assert project.prep_output(execution_id) == "prepared"
 
 
-def test_a_killed_engine_takes_its_steps_with_it_and_is_marked_failed(project: Project) -> None:
-    process = project.start("pipeline.py:pipeline")
+@pytest.mark.parametrize("kind", ["processing", "training"])
+def test_a_killed_engine_takes_its_steps_with_it_and_is_marked_failed(
+    project: Project, kind: str
+) -> None:
+    project.kind = kind
+    process = project.start("pipeline.py:pipeline", "--no-requirements")
     script, child = project.work_pids(process)
     execution_id = project.only_execution()
     step_process = project.step_pid(execution_id, "work")
@@ -365,8 +374,8 @@ def test_the_run_store_over_the_file_size_limit_ends_the_run_with_one_line(
 
     cause = f"the run store {database} cannot be written: [Errno 27] File too large"
     assert err.splitlines() == [
-        f"sagepipe: error: {cause}; execution {execution_id} is marked Failed (resume it "
-        f"with: sagepipe run --resume {execution_id}, once there is room)"
+        f"sagepipe: error: {cause}; execution {execution_id} is marked Failed (once the "
+        f"cause is fixed, resume it with: sagepipe run --resume {execution_id})"
     ]
     shown = project.show(execution_id)
     assert shown["status"] == "Failed"
@@ -418,8 +427,8 @@ def test_a_full_disk_ends_the_run_with_one_line(tmp_path: Path, tiny_disk: Path)
         cause = f"the run store {database} cannot be written: [Errno 28] No space left on device"
         # The space the store keeps for the end of a run is what lets it record this.
         assert err.splitlines() == [
-            f"sagepipe: error: {cause}; execution {execution_id} is marked Failed (resume it "
-            f"with: sagepipe run --resume {execution_id}, once there is room)"
+            f"sagepipe: error: {cause}; execution {execution_id} is marked Failed (once the "
+            f"cause is fixed, resume it with: sagepipe run --resume {execution_id})"
         ]
         shown = project.show(execution_id)
         assert shown["status"] == "Failed"

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from sagepipe.errors import did_you_mean
 from sagepipe.expressions import Parameter
@@ -28,6 +28,9 @@ from sagepipe.local.store import RunStore
 from sagepipe.local.store.diagnosis import keep_reserve
 from sagepipe.pipeline import Pipeline
 from sagepipe.processes import process_running, process_start_time
+
+if TYPE_CHECKING:
+    from sagepipe.local.scheduler import Scheduler
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -226,9 +229,10 @@ def _execute(
         status, reason = scheduler.run([name for name, _ in to_run])
         store.finish_execution(record.execution_id, status, reason, time.time())
         steps = store.steps(record.execution_id)
-    except (RunStoreError, OSError) as exc:
-        _end_after_io_error(scheduler, store, record.execution_id, exc)
     except BaseException as exc:
+        # A reader that went away (`sagepipe run | head`) is not a file the engine needs.
+        if isinstance(exc, RunStoreError | OSError) and not isinstance(exc, BrokenPipeError):
+            _end_after_io_error(scheduler, store, record.execution_id, exc)
         # Never leave step processes behind, nor an execution that looks like it still runs.
         reason = f"the engine failed: {exc!r}"
         scheduler.abort(reason)
@@ -245,7 +249,7 @@ def _execute(
 
 
 def _end_after_io_error(
-    scheduler: Any, store: RunStore, execution_id: str, exc: RunStoreError | OSError
+    scheduler: Scheduler, store: RunStore, execution_id: str, exc: RunStoreError | OSError
 ) -> NoReturn:
     """Stop the run after the run store or the engine's own files could not be written:
     stop its steps, record ``Failed`` with the cause where the store still takes it, and
@@ -267,8 +271,8 @@ def _end_after_io_error(
     finally:
         store.close()
     raise error(
-        f"{cause}; execution {execution_id} is marked Failed (resume it with: sagepipe run "
-        f"--resume {execution_id}, once there is room)"
+        f"{cause}; execution {execution_id} is marked Failed (once the cause is fixed, resume "
+        f"it with: sagepipe run --resume {execution_id})"
     ) from None
 
 

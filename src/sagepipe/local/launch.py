@@ -16,7 +16,7 @@ from sagepipe.local.layout import StepLayout
 from sagepipe.local.protocol import ENGINE_PID_ENV, StepRequest, StepResult
 from sagepipe.local.sandbox import unshare_command
 from sagepipe.local.uploads import roll_back
-from sagepipe.processes import process_start_time
+from sagepipe.processes import kill_session, process_start_time
 from sagepipe.storage import Storage
 
 STEP_PROCESS_MODULE = "sagepipe.local.step_process"
@@ -101,8 +101,10 @@ def collect_step(
     """
     running.log.close()
     layout = running.layout
-    # Whatever the step process started stays in its group: nothing may outlive the step.
+    # Whatever the step process started stays in its session (its own group, or a training
+    # host's group): nothing may outlive the step.
     running.signal_group(signal.SIGKILL)
+    kill_session(running.process.pid, signal.SIGKILL)
     result = StepResult.load(layout.result) if layout.result.is_file() else None
     if code == 0 and result is not None and result.status == "Succeeded":
         layout.uploads.unlink(missing_ok=True)  # committed: a later resume must keep them

@@ -13,7 +13,6 @@ stop, and then kills its whole process group, so the script and whatever the scr
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
@@ -28,10 +27,10 @@ from sagepipe.local.layout import StepLayout
 from sagepipe.local.protocol import ENGINE_PID_ENV, OptMlMode, StepRequest, StepResult
 from sagepipe.local.records import MetricPoint
 from sagepipe.local.uploads import Uploader, roll_back
+from sagepipe.processes import kill_session, set_parent_death_signal
 
 EXIT_FAILED = 1
 EXIT_STOPPED = 143
-_PR_SET_PDEATHSIG = 1
 
 
 class StepStopped(BaseException):
@@ -51,10 +50,7 @@ def _die_with_engine() -> int | None:
     """Ask for SIGTERM when the engine dies; the engine's pid, or ``None`` if not started by
     an engine (run by hand) or if the kernel cannot do it (not Linux)."""
     engine = os.environ.get(ENGINE_PID_ENV)
-    if engine is None or not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+    if engine is None or not set_parent_death_signal(signal.SIGTERM):
         return None
     return int(engine)
 
@@ -65,8 +61,10 @@ def _engine_gone(engine_pid: int | None) -> bool:
 
 
 def _end_group() -> None:
-    """Kill what is left of our process group (the script's children), then ourselves."""
+    """Kill what is left of our session (the script, training hosts, what they started),
+    then ourselves."""
     sys.stdout.flush()
+    kill_session(os.getsid(0), signal.SIGKILL)
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
