@@ -61,7 +61,7 @@ def start_step(request: StepRequest, layout: StepLayout) -> RunningStep:
 
     The step process dies with the engine: it asks the kernel for SIGTERM when its parent
     dies (``PR_SET_PDEATHSIG``, see :mod:`sagepipe.local.step_process`), and then ends its
-    whole process group (the script and whatever the script started). The kernel sends that
+    whole session (the script and whatever the script started). The kernel sends that
     signal when the *thread* that started the process ends, so steps are started only by the
     scheduler's loop, which outlives every step it starts.
     """

@@ -1,13 +1,13 @@
 """The process of one step: ``python -m sagepipe.local.step_process <request.json>``.
 
-The engine starts it in its own process group (and, where possible, its own mount
+The engine starts it in its own session and process group (and, where possible, its own mount
 namespace), with stdout and stderr going to the step's log. It runs the step's runner, then
 writes ``result.json``. Exit status: 0 succeeded, 1 failed, 143 stopped (SIGTERM).
 
 It dies with its engine: first thing, it asks the kernel for SIGTERM when its parent dies
 (``prctl(PR_SET_PDEATHSIG)``), then checks its parent is still the engine (the engine may
 have died before the request was made). On that SIGTERM it undoes its uploads as for any
-stop, and then kills its whole process group, so the script and whatever the script started
+stop, and then kills its whole session, so the script and whatever the script started
 (torchrun, data loader workers) go too: nothing keeps running in the step's directory.
 """
 
