@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 
 from sagepipe.local.errors import RunStoreError
@@ -22,9 +23,9 @@ from sagepipe.processes import process_running
 
 def engine_gone(record: ExecutionRecord) -> bool:
     """Whether ``record`` says ``Executing`` though its engine process has ended."""
-    return record.status == "Executing" and not process_running(
-        record.engine_pid, record.engine_start
-    )
+    if record.status != "Executing" or record.engine_pid == os.getpid():
+        return False  # an engine running in this very process (a thread) is not gone
+    return not process_running(record.engine_pid, record.engine_start)
 
 
 def gone_reason(record: ExecutionRecord) -> str:
