@@ -289,6 +289,44 @@ def test_json_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert "invalid JSON" in message
 
 
+def alias_bomb(levels: int, width: int) -> str:
+    """A list whose last item expands to ``width ** levels`` strings through aliases."""
+    items = ["&a0 [" + ", ".join(['"lol"'] * width) + "]"]
+    for level in range(1, levels + 1):
+        items.append(f"&a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]")
+    return "[" + ", ".join(items) + "]"
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    path = write(tmp_path, f"configs:\n  a:\n    bomb: {alias_bomb(8, 9)}\n")
+    message = error_of(path)
+    assert message.startswith(f"{path}: the YAML expands to more than 100,000 values")
+
+
+def test_too_many_aliases_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, f"configs:\n  a:\n    bomb: {alias_bomb(6, 20)}\n")
+    assert error_of(path).startswith(f"{path}: too many YAML aliases (more than 100)")
+
+
+def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "configs:\n  a: &loop\n    again: *loop\n")
+    assert "recursive alias" in error_of(path)
+
+
+def test_a_few_aliases_still_work(tmp_path: Path) -> None:
+    text = "shared: &shared\n  region: us-east-1\nconfigs: {}\n"
+    text += "".join(f"x{i}: *shared\n" for i in range(100))
+    from sagepipe.config.documents import read_document
+
+    document = read_document(write(tmp_path, text))
+    assert document["x99"] == {"region": "us-east-1"}
+
+
+def test_python_tags_stay_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "configs: !!python/object/apply:os.system ['true']\n")
+    assert "invalid YAML" in error_of(path)
+
+
 def test_repeated_keys_are_errors(tmp_path: Path) -> None:
     yaml_path = write(tmp_path, "configs:\n  a: {}\n  a: {}\n")
     assert error_of(yaml_path).startswith(f"{yaml_path}:3:")

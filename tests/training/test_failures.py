@@ -44,7 +44,10 @@ def test_reason_from_the_traceback(write_source: WriteSource, run_job: RunJob) -
     assert result.exit_code == 1
     reason = result.failure_reason
     assert reason is not None
-    assert reason.startswith("Traceback (most recent call last):")
+    # The exception line comes first: one-line views of the reason show what went wrong.
+    first, traceback = reason.split("\n", 1)
+    assert first == "FileNotFoundError: train.csv not found in /opt/ml/input/data/train"
+    assert traceback.startswith("Traceback (most recent call last):")
     assert reason.endswith("FileNotFoundError: train.csv not found in /opt/ml/input/data/train")
     assert "starting" not in reason
     # The reason is also left in output/failure, as the toolkit does.

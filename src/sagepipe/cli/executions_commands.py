@@ -20,7 +20,10 @@ def register(subparsers: Any) -> None:
     executions = subparsers.add_parser(
         "executions",
         help="list and inspect local executions",
-        description="Inspect the executions of sagepipe run kept in $SAGEPIPE_HOME/runs.db.",
+        description="Inspect the executions of sagepipe run kept in $SAGEPIPE_HOME/runs.db. "
+        "An execution whose sagepipe run process has ended without finishing it (killed, "
+        "out of memory) is marked Failed, with that reason, by the first list or show that "
+        "sees it.",
     )
     commands = executions.add_subparsers(dest="executions_command", metavar="COMMAND")
     commands.required = True
@@ -77,10 +80,13 @@ def _duration(start: float | None, end: float | None) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from sagepipe.local.liveness import reconcile
+
     store = _open()
     try:
         rows = []
-        for execution in store.executions(limit=args.limit):
+        for found in store.executions(limit=args.limit):
+            execution = reconcile(store, found)
             steps = store.steps(execution.execution_id)
             done = sum(s.status in ("Succeeded", "Cached") for s in steps)
             rows.append(
@@ -103,9 +109,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from sagepipe.local.liveness import reconcile
+
     store = _open()
     try:
-        execution = store.execution(args.execution_id)
+        execution = reconcile(store, store.execution(args.execution_id))
         steps = store.steps(args.execution_id)
     finally:
         store.close()

@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
         description="Run PIPELINE on this machine with the SageMaker container contract: each "
         "step in its own process, independent steps in parallel, outputs in the local object "
         "store (or S3 with --storage s3). Prints the execution id and a summary; exits 1 when "
-        "a step fails, 130 when stopped with Ctrl-C.",
+        "a step fails, 130 when stopped with Ctrl-C, 2 with a one-line error otherwise (e.g. "
+        "the run store cannot be written: a full disk; the execution is then marked Failed). "
+        "Step processes end with the run, even when it is killed.",
     )
     run.add_argument("pipeline", metavar="PIPELINE", nargs="?", help=PIPELINE_HELP)
     run.add_argument(
@@ -48,7 +50,8 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--resume",
         metavar="EXECUTION_ID",
-        help="rerun only the failed, stopped and not-run steps of that execution",
+        help="rerun only the failed, stopped and not-run steps of that execution (refused "
+        "while it runs, or while a step process of it still runs)",
     )
     run.add_argument(
         "--storage",

@@ -3,6 +3,12 @@
 The file format is chosen by suffix (``.json``, ``.yaml``, ``.yml``). Syntax errors and
 repeated keys are reported with the file, line and column: a repeated step name would
 otherwise silently drop a step.
+
+YAML is read with a safe loader (no python tags) that is also bounded: a document may use
+at most :data:`MAX_YAML_ALIASES` aliases and expand to at most :data:`MAX_YAML_VALUES`
+values, counted on the parsed node graph before anything is built. An alias bomb (a few
+KB that expand to billions of values) is refused at once instead of keeping every later
+stage busy for minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,10 @@ import yaml
 from sagepipe.errors import ConfigFileError
 
 SUFFIXES: tuple[str, ...] = (".json", ".yaml", ".yml")
+#: The most aliases (``*name``) one YAML document may use.
+MAX_YAML_ALIASES = 100
+#: The most values (scalars, lists, mappings) one YAML document may expand to.
+MAX_YAML_VALUES = 100_000
 
 
 def check_suffix(path: Path) -> str:
@@ -88,7 +98,19 @@ def _parse_json(path: Path, text: str) -> Any:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that rejects a key repeated in one mapping."""
+    """A safe loader that rejects a key repeated in one mapping and counts aliases."""
+
+    aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise _TooLarge(
+                    f"too many YAML aliases (more than {MAX_YAML_ALIASES}); "
+                    "write the repeated values out, or use fewer anchors"
+                )
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -105,9 +127,53 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _TooLarge(ValueError):
+    """The document is an alias bomb or otherwise expands too far."""
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the node graph expands to, with every alias written out.
+
+    Aliases share one node, so sizes are memoised by node; a node reached again while it is
+    being counted is a recursive alias, refused as well.
+    """
+    sizes: dict[int, int] = {}
+    counting: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in counting:
+            raise _TooLarge("a YAML anchor refers to itself (a recursive alias); remove the loop")
+        counting.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        counting.discard(key)
+        if total > MAX_YAML_VALUES:
+            raise _TooLarge(
+                f"the YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases; "
+                "write the repeated values out, or use fewer anchors"
+            )
+        sizes[key] = total
+        return total
+
+    return size(root)
+
+
 def _parse_yaml(path: Path, text: str) -> Any:
+    loader = _UniqueKeyLoader(text)
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node)
+        return loader.construct_document(node)
+    except _TooLarge as exc:
+        raise ConfigFileError(f"{path}: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
@@ -115,3 +181,9 @@ def _parse_yaml(path: Path, text: str) -> Any:
         raise ConfigFileError(f"{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigFileError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigFileError(
+            f"{path}: the YAML is nested too deeply to read; flatten it"
+        ) from None
+    finally:
+        loader.dispose()

@@ -17,6 +17,12 @@ The file has these top-level sections::
 
 Fields are written only when they differ from their defaults; the round trip is exact:
 ``load_configs(save_configs(configs, path)) == configs``.
+
+YAML is read safely: no ``!!python/...`` tags, a key repeated in one mapping is an error,
+and anchors and aliases (``&name`` / ``*name``) are bounded: at most 100 aliases in a file,
+and at most 100,000 values once every alias is written out. A file beyond either limit (an
+"alias bomb": a few KB that expand to billions of values) is refused at once, with an error
+naming the file; a recursive alias is refused too.
 """
 
 from __future__ import annotations

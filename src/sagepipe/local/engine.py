@@ -11,22 +11,26 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import string
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from sagepipe.errors import did_you_mean
 from sagepipe.expressions import Parameter
-from sagepipe.local.errors import EngineError, UnknownStepTypeError
+from sagepipe.local.errors import EngineError, RunStoreError, UnknownStepTypeError
+from sagepipe.local.liveness import live_step_processes, reconcile
 from sagepipe.local.progress import Reporter, SilentReporter
 from sagepipe.local.records import DONE_STATUSES, ExecutionRecord, StepRecord
 from sagepipe.local.store import RunStore
+from sagepipe.local.store.diagnosis import keep_reserve
 from sagepipe.pipeline import Pipeline
-from sagepipe.processes import process_alive
+from sagepipe.processes import process_running, process_start_time
+
+if TYPE_CHECKING:
+    from sagepipe.local.scheduler import Scheduler
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -141,6 +145,7 @@ def run_pipeline(
         end_time=None,
         failure_reason=None,
         engine_pid=os.getpid(),
+        engine_start=process_start_time(os.getpid()),
     )
     steps = [(s.name, s.step_type) for s in pipeline.execution_order()]
     store.create_execution(record, steps)
@@ -161,8 +166,8 @@ def resume_execution(
     options = options or RunOptions()
     _check_options(options)
     home, store, storage = _open(options)
-    record = store.execution(execution_id)
-    if record.status == "Executing" and process_alive(record.engine_pid):
+    record = reconcile(store, store.execution(execution_id))
+    if record.status == "Executing" and process_running(record.engine_pid, record.engine_start):
         raise EngineError(
             f"execution {execution_id} is still running (process {record.engine_pid}); "
             "stop it with Ctrl-C before resuming"
@@ -171,11 +176,16 @@ def resume_execution(
         raise EngineError(
             f"execution {execution_id} used --storage {record.storage}; resume it with the same"
         )
+    live = live_step_processes(store.steps(execution_id))
+    if live:
+        step = live[0]
+        raise EngineError(
+            f"execution {execution_id} cannot be resumed yet: the process of its step "
+            f"{step.name!r} (pid {step.pid}) still runs in the step's directory; wait for it "
+            f"to end, or end it with: kill -- -{step.pid}"
+        )
     pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
     check_runnable(pipeline)
-    for step in store.steps(execution_id):
-        if step.status not in DONE_STATUSES and step.pid is not None:
-            _kill_orphan(step.pid)
     done = {
         s.name: s.properties or {} for s in store.steps(execution_id) if s.status in DONE_STATUSES
     }
@@ -186,6 +196,7 @@ def resume_execution(
         end_time=None,
         failure_reason=None,
         engine_pid=os.getpid(),
+        engine_start=process_start_time(os.getpid()),
     )
     return _execute(pipeline, record, store, storage, options, home, reporter, done, to_run)
 
@@ -216,25 +227,53 @@ def _execute(
     reporter.begin(record.execution_id, pipeline.name, [s.name for s in pipeline.execution_order()])
     try:
         status, reason = scheduler.run([name for name, _ in to_run])
+        store.finish_execution(record.execution_id, status, reason, time.time())
+        steps = store.steps(record.execution_id)
     except BaseException as exc:
+        # A reader that went away (`sagepipe run | head`) is not a file the engine needs.
+        if isinstance(exc, RunStoreError | OSError) and not isinstance(exc, BrokenPipeError):
+            _end_after_io_error(scheduler, store, record.execution_id, exc)
         # Never leave step processes behind, nor an execution that looks like it still runs.
-        scheduler.abort()
-        store.update_execution(
-            record.execution_id,
-            status="Failed",
-            end_time=time.time(),
-            failure_reason=f"the engine failed: {exc!r}",
-        )
+        reason = f"the engine failed: {exc!r}"
+        scheduler.abort(reason)
+        with contextlib.suppress(RunStoreError):  # the original error says more
+            store.finish_execution(
+                record.execution_id, "Failed", reason, time.time(), ("Stopped", reason)
+            )
         raise
     finally:
         reporter.end()
-    store.update_execution(
-        record.execution_id, status=status, end_time=time.time(), failure_reason=reason
-    )
-    steps = store.steps(record.execution_id)
     outcome = ExecutionOutcome(record.execution_id, status, reason, steps)
     store.close()
     return outcome
+
+
+def _end_after_io_error(
+    scheduler: Scheduler, store: RunStore, execution_id: str, exc: RunStoreError | OSError
+) -> NoReturn:
+    """Stop the run after the run store or the engine's own files could not be written:
+    stop its steps, record ``Failed`` with the cause where the store still takes it, and
+    raise one line that names the cause and says what was recorded."""
+    error = RunStoreError if isinstance(exc, RunStoreError) else EngineError
+    cause = (
+        str(exc) if isinstance(exc, RunStoreError) else f"the engine's file access failed: {exc}"
+    )
+    stopped = f"stopped: {cause}"
+    scheduler.abort(stopped)
+    try:
+        store.finish_execution(execution_id, "Failed", cause, time.time(), ("Stopped", stopped))
+    except RunStoreError as again:
+        raise error(
+            f"{cause}; execution {execution_id} could not be marked Failed either ({again}); "
+            "the next sagepipe executions or run --resume marks it Failed once the engine "
+            "has exited"
+        ) from None
+    finally:
+        store.close()
+    raise error(
+        f"{cause}; execution {execution_id} is marked Failed (once the cause is fixed, resume "
+        f"it with: sagepipe run --resume {execution_id})"
+    ) from None
 
 
 def _open(options: RunOptions) -> tuple[Path, RunStore, Any]:
@@ -242,24 +281,11 @@ def _open(options: RunOptions) -> tuple[Path, RunStore, Any]:
 
     home = (options.home or sagepipe_home()).absolute()
     storage = get_storage(options.storage, home)
-    return home, RunStore.open(home), storage
+    store = RunStore.open(home)
+    keep_reserve(store.path)
+    return home, store, storage
 
 
 def _check_options(options: RunOptions) -> None:
     if options.max_parallel < 1:
         raise EngineError(f"--max-parallel must be at least 1, got {options.max_parallel}")
-
-
-def _kill_orphan(pid: int) -> None:
-    """Kill the process group of a step process left running by an engine that died; only
-    if ``pid`` still is a step process (a recycled pid must not be touched)."""
-    from sagepipe.local.launch import STEP_PROCESS_MODULE
-
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    try:
-        command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return
-    if STEP_PROCESS_MODULE in command:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)

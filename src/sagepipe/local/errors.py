@@ -31,3 +31,8 @@ class StepFailure(SagepipeError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class RunStoreError(EngineError):
+    """The run store cannot be opened, read or written (a full disk, a file-size limit, a
+    read-only or corrupt database); the message names the database and the cause."""

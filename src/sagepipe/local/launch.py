@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import IO
 
 from sagepipe.local.layout import StepLayout
-from sagepipe.local.protocol import StepRequest, StepResult
+from sagepipe.local.protocol import ENGINE_PID_ENV, StepRequest, StepResult
 from sagepipe.local.sandbox import unshare_command
 from sagepipe.local.uploads import roll_back
+from sagepipe.processes import kill_session, process_start_time
 from sagepipe.storage import Storage
 
 STEP_PROCESS_MODULE = "sagepipe.local.step_process"
@@ -30,6 +31,7 @@ class RunningStep:
     layout: StepLayout
     started: float
     log: IO[bytes]
+    start_ticks: int | None = None
 
     def signal_group(self, signum: int) -> None:
         """Send a signal to the step's process group (its process and the script)."""
@@ -55,7 +57,14 @@ def clear_step_dir(layout: StepLayout, storage: Storage) -> None:
 
 def start_step(request: StepRequest, layout: StepLayout) -> RunningStep:
     """Write the request and start the step process, in its own process group (and its own
-    mount namespace in ``namespace`` mode), with its output going to the step log."""
+    mount namespace in ``namespace`` mode), with its output going to the step log.
+
+    The step process dies with the engine: it asks the kernel for SIGTERM when its parent
+    dies (``PR_SET_PDEATHSIG``, see :mod:`sagepipe.local.step_process`), and then ends its
+    whole session (the script and whatever the script started). The kernel sends that
+    signal when the *thread* that started the process ends, so steps are started only by the
+    scheduler's loop, which outlives every step it starts.
+    """
     layout.step_dir.mkdir(parents=True, exist_ok=True)
     request.save(layout.request)
     log = layout.log.open("ab")
@@ -63,6 +72,7 @@ def start_step(request: StepRequest, layout: StepLayout) -> RunningStep:
     if request.opt_ml_mode == "namespace":
         command = [*unshare_command(), *command]
     env = dict(os.environ, SAGEPIPE_HOME=request.home, PYTHONUNBUFFERED="1")
+    env[ENGINE_PID_ENV] = str(os.getpid())
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -72,29 +82,36 @@ def start_step(request: StepRequest, layout: StepLayout) -> RunningStep:
         env=env,
         start_new_session=True,
     )
-    return RunningStep(request.step_name, process, layout, time.time(), log)
+    started = time.time()
+    return RunningStep(
+        request.step_name, process, layout, started, log, process_start_time(process.pid)
+    )
 
 
-def collect_step(running: RunningStep, code: int, storage: Storage, stopping: bool) -> StepEnd:
+def collect_step(
+    running: RunningStep, code: int, storage: Storage, stop_reason: str | None
+) -> StepEnd:
     """Read how a finished step process ended; undo the uploads of one that did not succeed.
 
     Args:
         running: The step.
         code: Its exit status (negative: killed by that signal).
         storage: Where it uploaded.
-        stopping: Whether the engine was stopping it.
+        stop_reason: Why the engine was stopping it (``None``: it was not).
     """
     running.log.close()
     layout = running.layout
-    # Whatever the step process started stays in its group: nothing may outlive the step.
+    # Whatever the step process started stays in its session (its own group, or a training
+    # host's group): nothing may outlive the step.
     running.signal_group(signal.SIGKILL)
+    kill_session(running.process.pid, signal.SIGKILL)
     result = StepResult.load(layout.result) if layout.result.is_file() else None
     if code == 0 and result is not None and result.status == "Succeeded":
         layout.uploads.unlink(missing_ok=True)  # committed: a later resume must keep them
         return StepEnd("Succeeded", None, result)
     roll_back(storage, layout.uploads)
-    if stopping:
-        return StepEnd("Stopped", "stopped by the user", result)
+    if stop_reason is not None:
+        return StepEnd("Stopped", stop_reason, result)
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else "unknown"
         return StepEnd("Failed", f"step process was killed by signal {-code} ({name})", result)

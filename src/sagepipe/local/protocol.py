@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 OptMlMode = Literal["namespace", "rewrite"]
+#: Names the engine's pid in a step process's environment: the step process stops when its
+#: parent is no longer that process.
+ENGINE_PID_ENV = "SAGEPIPE_ENGINE_PID"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class ExecutionRecord:
         end_time: Seconds since the epoch; ``None`` while running.
         failure_reason: Why it failed or stopped.
         engine_pid: Process id of the ``sagepipe run`` that runs it.
+        engine_start: That process's start time (clock ticks since boot, from
+            ``/proc/PID/stat``), so a recycled pid is not taken for the engine.
     """
 
     execution_id: str
@@ -44,6 +46,7 @@ class ExecutionRecord:
     end_time: float | None
     failure_reason: str | None
     engine_pid: int | None
+    engine_start: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class StepRecord:
         log_path: Its log file.
         work_dir: Its work directory (shaped like ``/opt/ml``).
         pid: Process id of its step process while it runs.
+        pid_start: That process's start time (see :attr:`ExecutionRecord.engine_start`).
         outputs: ``[{"uri": ..., "objects": n}]``: what it uploaded, to check a cache hit.
         warnings: Warnings shown at its end (e.g. metric definitions that never matched).
         process_seconds: How long its step process ran.
@@ -87,6 +91,7 @@ class StepRecord:
     outputs: list[dict[str, Any]]
     warnings: list[str]
     process_seconds: float | None
+    pid_start: int | None = None
 
     @property
     def elapsed(self) -> float | None:

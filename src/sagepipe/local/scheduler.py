@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any
 
 from sagepipe.local.caching import ContentDigester, cache_key, outputs_intact
-from sagepipe.local.errors import ExpressionEvaluationError
+from sagepipe.local.errors import ExpressionEvaluationError, RunStoreError
 from sagepipe.local.launch import RunningStep, clear_step_dir, collect_step, start_step
 from sagepipe.local.layout import step_layout
 from sagepipe.local.progress import Reporter, StepView
@@ -74,6 +74,7 @@ class Scheduler:
     _unsuccessful: dict[str, str] = field(default_factory=dict)
     _views: dict[str, StepView] = field(default_factory=dict)
     _signals: int = 0
+    _aborting: bool = False
 
     def run(self, to_run: list[str]) -> tuple[str, str | None]:
         """Run the named steps (the others must be done); returns the execution's status
@@ -90,7 +91,7 @@ class Scheduler:
         failure: str | None = None
         while pending or self._running:
             if self._signals:
-                self._stop_running()
+                self._stop_running("stopped by the user")
                 self._skip(pending, "the execution was stopped")
                 return "Stopped", "stopped by the user"
             self._reap()
@@ -144,6 +145,7 @@ class Scheduler:
             log_path=None,
             work_dir=None,
             pid=None,
+            pid_start=None,
             outputs=[],
             warnings=[],
             process_seconds=None,
@@ -173,6 +175,7 @@ class Scheduler:
             status="Executing",
             cache_key=key,
             pid=running.process.pid,
+            pid_start=running.start_ticks,
             log_path=str(layout.log),
             work_dir=str(layout.work_dir),
         )
@@ -208,11 +211,11 @@ class Scheduler:
         for running in list(self._running.values()):
             code = running.process.poll()
             if code is not None:
-                self._collect(running, code, stopping=False)
+                self._collect(running, code, stop_reason=None)
 
-    def _collect(self, running: RunningStep, code: int, stopping: bool) -> None:
+    def _collect(self, running: RunningStep, code: int, stop_reason: str | None) -> None:
         del self._running[running.name]
-        end = collect_step(running, code, self.storage, stopping)
+        end = collect_step(running, code, self.storage, stop_reason)
         result = end.result
         self._finish(
             running.name,
@@ -234,7 +237,13 @@ class Scheduler:
         **fields: Any,
     ) -> None:
         self._record(
-            name, status=status, end_time=time.time(), pid=None, properties=properties, **fields
+            name,
+            status=status,
+            end_time=time.time(),
+            pid=None,
+            pid_start=None,
+            properties=properties,
+            **fields,
         )
         if status in ("Succeeded", "Cached") and properties is not None:
             self.properties[name] = properties
@@ -256,7 +265,13 @@ class Scheduler:
             self._show(step.name, "NotRun")
 
     def _record(self, name: str, **fields: Any) -> None:
-        self.store.update_step(self.execution.execution_id, name, **fields)
+        try:
+            self.store.update_step(self.execution.execution_id, name, **fields)
+        except RunStoreError:
+            # While aborting, stopping the steps comes first; the engine records their end
+            # in one last write (RunStore.finish_execution) if the store takes it.
+            if not self._aborting:
+                raise
         if fields.get("start_time") is not None:
             view = self._views[name]
             view.started, view.ended = fields["start_time"], None
@@ -268,11 +283,12 @@ class Scheduler:
 
     # --- stopping ------------------------------------------------------------------------
 
-    def abort(self) -> None:
-        """Stop every running step (the engine itself failed)."""
-        self._stop_running()
+    def abort(self, reason: str) -> None:
+        """Stop every running step (the engine itself failed), with ``reason``."""
+        self._aborting = True
+        self._stop_running(reason)
 
-    def _stop_running(self) -> None:
+    def _stop_running(self, reason: str) -> None:
         for running in self._running.values():
             running.signal_group(signal.SIGTERM)
         signals_seen = self._signals
@@ -281,11 +297,11 @@ class Scheduler:
             for running in list(self._running.values()):
                 code = running.process.poll()
                 if code is not None:
-                    self._collect(running, code, stopping=code != 0)
+                    self._collect(running, code, stop_reason=reason if code != 0 else None)
             time.sleep(POLL_SECONDS)
         for running in list(self._running.values()):
             running.signal_group(signal.SIGKILL)
-            self._collect(running, running.process.wait(), stopping=True)
+            self._collect(running, running.process.wait(), stop_reason=reason)
 
     @contextlib.contextmanager
     def _signals_handled(self) -> Iterator[None]:

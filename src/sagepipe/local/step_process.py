@@ -1,12 +1,19 @@
 """The process of one step: ``python -m sagepipe.local.step_process <request.json>``.
 
-The engine starts it in its own process group (and, where possible, its own mount
+The engine starts it in its own session and process group (and, where possible, its own mount
 namespace), with stdout and stderr going to the step's log. It runs the step's runner, then
 writes ``result.json``. Exit status: 0 succeeded, 1 failed, 143 stopped (SIGTERM).
+
+It dies with its engine: first thing, it asks the kernel for SIGTERM when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``), then checks its parent is still the engine (the engine may
+have died before the request was made). On that SIGTERM it undoes its uploads as for any
+stop, and then kills its whole session, so the script and whatever the script started
+(torchrun, data loader workers) go too: nothing keeps running in the step's directory.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -17,9 +24,10 @@ from types import FrameType
 from sagepipe.errors import SagepipeError
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.layout import StepLayout
-from sagepipe.local.protocol import OptMlMode, StepRequest, StepResult
+from sagepipe.local.protocol import ENGINE_PID_ENV, OptMlMode, StepRequest, StepResult
 from sagepipe.local.records import MetricPoint
 from sagepipe.local.uploads import Uploader, roll_back
+from sagepipe.processes import kill_session, set_parent_death_signal
 
 EXIT_FAILED = 1
 EXIT_STOPPED = 143
@@ -38,8 +46,44 @@ def log(line: str) -> None:
     print(line, flush=True)
 
 
+def _die_with_engine() -> int | None:
+    """Ask for SIGTERM when the engine dies; the engine's pid, or ``None`` if not started by
+    an engine (run by hand) or if the kernel cannot do it (not Linux)."""
+    engine = os.environ.get(ENGINE_PID_ENV)
+    if engine is None or not set_parent_death_signal(signal.SIGTERM):
+        return None
+    return int(engine)
+
+
+def _engine_gone(engine_pid: int | None) -> bool:
+    # Once the engine has died we are re-parented (to init or a subreaper).
+    return engine_pid is not None and os.getppid() != engine_pid
+
+
+def _end_group() -> None:
+    """Kill what is left of our session (the script, training hosts, what they started),
+    then ourselves."""
+    sys.stdout.flush()
+    kill_session(os.getsid(0), signal.SIGKILL)
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    engine_pid = _die_with_engine()
+    try:
+        if _engine_gone(engine_pid):
+            raise StepStopped
+        return _main(argv)
+    except StepStopped:  # before the step started: nothing to undo
+        return EXIT_STOPPED
+    finally:
+        if _engine_gone(engine_pid):
+            log(f"sagepipe: the engine (pid {engine_pid}) ended; the step is stopped")
+            _end_group()
+
+
+def _main(argv: list[str]) -> int:
     request = StepRequest.load(Path(argv[0]))
     layout = StepLayout(Path(request.step_dir))
     from sagepipe.storage import get_storage
@@ -90,6 +134,13 @@ def _run(request: StepRequest, layout: StepLayout, uploader: Uploader) -> StepRe
     except SagepipeError as exc:
         log(f"sagepipe: step failed: {exc}")
         return StepResult(status="Failed", failure_reason=str(exc))
+    except OSError as exc:
+        # A full disk or a file-size limit met by the runner itself (an upload, a download).
+        traceback.print_exc()
+        reason = (
+            f"the {request.step_type} runner could not access a file: {exc} (log: {layout.log})"
+        )
+        return StepResult(status="Failed", failure_reason=reason)
     except Exception as exc:  # noqa: BLE001 - a step process must always report a result
         traceback.print_exc()
         reason = f"internal error in the {request.step_type} runner: {exc!r} (see the step log)"

@@ -1,4 +1,9 @@
-"""The failure reason of a job: ``output/failure`` if written, else the traceback's tail."""
+"""The failure reason of a job: ``output/failure`` if written, else the traceback's tail.
+
+A traceback's reason starts with its exception line (``OSError: [Errno 28] No space left on
+device``), then the traceback: what shows one line of a reason (a progress line, a summary)
+shows what went wrong, never the header "Traceback (most recent call last):".
+"""
 
 from __future__ import annotations
 
@@ -57,7 +62,7 @@ def failure_reason(failure_files: list[Path], log_lines: list[str], exit_code: i
     if blocks:
         last = blocks[-1]
         shown = last if len(last) <= _TAIL_LINES else [last[0], "  ...", *last[-_TAIL_LINES:]]
-        return "\n".join(shown)[-_MAX_CHARS:]
+        return f"{last[-1]}\n" + "\n".join(shown)[-_MAX_CHARS:]
     if exit_code < 0:
         import signal
 

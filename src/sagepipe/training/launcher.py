@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sagepipe.processes import dies_with_parent
+
 _GRACE_SECONDS = 10.0  # SageMaker sends SIGTERM, then SIGKILL after a grace period
 
 
@@ -115,7 +117,11 @@ def _started(commands: list[HostCommand]) -> Iterator[list[subprocess.Popen[byte
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,
+                    # Its own process group, to stop a host with what it started; the same
+                    # session as ours, so whoever ends our session (the local engine) ends it.
+                    process_group=0,
+                    # And it ends by itself if we are killed.
+                    preexec_fn=dies_with_parent(signal.SIGTERM),
                 )
             )
         yield processes

@@ -126,7 +126,25 @@ def exit_reason(what: str, code: int) -> str:
     return f"{what} exited with code {code}"
 
 
-def failure_with_tail(reason: str, tail: str) -> str:
-    """``"<reason>: <last line>"`` followed by the tail, so one line says what went wrong."""
+def failure_with_tail(reason: str, tail: str, log: Path) -> str:
+    """``"<reason>: <last line> (log: <log>)"`` followed by the tail, so one line says what
+    went wrong and where to read more."""
     lines = tail.splitlines()
-    return f"{reason}: {lines[-1]}\n{tail}" if lines else reason
+    if not lines:
+        return f"{reason} (log: {log})"
+    return f"{reason}: {_meaningful(lines)} (log: {log})\n{tail}"
+
+
+def with_log(reason: str, log: Path) -> str:
+    """``reason`` with ``(log: <log>)`` at the end of its first line."""
+    first, newline, rest = reason.partition("\n")
+    return f"{first} (log: {log}){newline}{rest}"
+
+
+def _meaningful(lines: list[str]) -> str:
+    """The line that says what went wrong: the last one, unless that is a traceback's header
+    (its exception line never made it to the log, e.g. because the disk was full)."""
+    for line in reversed(lines):
+        if not line.startswith(("Traceback (most recent call last):", "sagepipe: ")):
+            return line
+    return lines[-1]

@@ -81,7 +81,7 @@ class ProcessingRunner:
         if code != 0:
             tail = log_tail(layout.log, start)
             reason = exit_reason(f"processing script {entry_point}", code)
-            raise StepFailure(failure_with_tail(reason, tail))
+            raise StepFailure(failure_with_tail(reason, tail, layout.log))
 
         recorded: dict[str, Any] = {}
         uploaded: list[dict[str, Any]] = []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.records import MetricPoint
 from sagepipe.local.runners.base import StepContext, StepOutcome
-from sagepipe.local.runners.common import copy_code, exit_reason, materialise
+from sagepipe.local.runners.common import copy_code, exit_reason, materialise, with_log
 from sagepipe.local.runners.processing import job_arn
 
 if TYPE_CHECKING:
@@ -91,9 +91,8 @@ class TrainingRunner:
         if result.exit_code != 0:
             for warning in warnings:
                 context.log(f"sagepipe: warning: {warning}")
-            raise StepFailure(
-                result.failure_reason or exit_reason("the training script", result.exit_code)
-            )
+            reason = result.failure_reason or exit_reason("the training script", result.exit_code)
+            raise StepFailure(with_log(reason, layout.log))
         outcome = self._upload(context, result, make_archive, points, warnings)
         outcome.process_seconds = seconds
         return outcome

@@ -2,6 +2,11 @@
 
 The database is in WAL mode with a busy timeout, so the engine, its step processes and
 ``sagepipe executions`` can use it at once. Every write is one short transaction.
+
+Every SQLite error becomes a :class:`~sagepipe.local.errors.RunStoreError` naming the
+database and the cause (for a failed write, the OS error found by
+:func:`~sagepipe.local.store.diagnosis.write_failure_cause`, e.g. ``[Errno 28] No space left
+on device``), and a failed transaction is rolled back only if it is still open.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from sagepipe.errors import did_you_mean
-from sagepipe.local.errors import ExecutionNotFoundError, ModelNotFoundError
+from sagepipe.local.errors import ExecutionNotFoundError, ModelNotFoundError, RunStoreError
 from sagepipe.local.records import ExecutionRecord, MetricPoint, ModelRecord, StepRecord, dumps
+from sagepipe.local.store.diagnosis import release_reserve, write_failure_cause
 from sagepipe.local.store.schema import migrate
 
 DB_NAME = "runs.db"
@@ -33,6 +39,7 @@ _STEP_COLUMNS = (
     "log_path",
     "work_dir",
     "pid",
+    "pid_start",
     "outputs",
     "warnings",
     "process_seconds",
@@ -42,7 +49,9 @@ _JSON_COLUMNS = {
     "outputs": "outputs_json",
     "warnings": "warnings_json",
 }
-_EXECUTION_COLUMNS = ("status", "end_time", "failure_reason", "engine_pid")
+_EXECUTION_COLUMNS = ("status", "end_time", "failure_reason", "engine_pid", "engine_start")
+#: Step statuses of a step that has not ended.
+_UNFINISHED = ("Starting", "Executing")
 
 
 def store_path(home: Path) -> Path:
@@ -58,13 +67,20 @@ class RunStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        migrate(self._db)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise RunStoreError(f"the run store {path} cannot be opened: {exc}") from None
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            migrate(self._db)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise self._failure("opened", exc) from None
 
     @classmethod
     def open(cls, home: Path) -> RunStore:
@@ -76,13 +92,32 @@ class RunStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                # A failed write (disk full) may have ended the transaction already.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failure("written", exc) from None
+
+    def _read(self, query: str, arguments: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(query, arguments).fetchall()
+        except sqlite3.Error as exc:
+            raise self._failure("read", exc) from None
+
+    def _failure(self, what: str, exc: sqlite3.Error) -> RunStoreError:
+        """The error to raise: the OS error behind a failed write if there is one."""
+        cause: Exception = exc
+        if what != "read" and not isinstance(exc, sqlite3.IntegrityError):
+            cause = write_failure_cause(self.path) or exc
+        return RunStoreError(f"the run store {self.path} cannot be {what}: {cause}")
 
     # --- executions ----------------------------------------------------------------------
 
@@ -90,7 +125,7 @@ class RunStore:
         """Insert an execution and its steps (all ``NotRun`` until they start)."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.execution_id,
                     record.pipeline_name,
@@ -103,6 +138,7 @@ class RunStore:
                     record.end_time,
                     record.failure_reason,
                     record.engine_pid,
+                    record.engine_start,
                 ),
             )
             db.executemany(
@@ -126,26 +162,74 @@ class RunStore:
                 (*fields.values(), execution_id),
             )
 
+    def finish_execution(
+        self,
+        execution_id: str,
+        status: str,
+        failure_reason: str | None,
+        end_time: float,
+        unfinished_steps: tuple[str, str] | None = None,
+    ) -> None:
+        """Record how an execution ended, in one transaction.
+
+        A store that just ran out of room can usually still take this: if the write fails,
+        the space kept by :func:`~sagepipe.local.store.diagnosis.keep_reserve` is given back,
+        the write-ahead log is checkpointed and restarted (its space is reused), and the
+        write is tried once more.
+
+        Args:
+            execution_id: The execution.
+            status: Its final status.
+            failure_reason: Why it failed or stopped.
+            end_time: Seconds since the epoch.
+            unfinished_steps: ``(status, reason)`` for its steps still starting or executing.
+
+        Raises:
+            RunStoreError: if even the retry fails.
+        """
+
+        def write() -> None:
+            with self._write() as db:
+                db.execute(
+                    "UPDATE executions SET status = ?, end_time = ?, failure_reason = ? "
+                    "WHERE id = ?",
+                    (status, end_time, failure_reason, execution_id),
+                )
+                if unfinished_steps is not None:
+                    db.execute(
+                        "UPDATE steps SET status = ?, failure_reason = ?, end_time = ? "
+                        f"WHERE execution_id = ? AND status IN {_UNFINISHED!r}",
+                        (*unfinished_steps, end_time, execution_id),
+                    )
+
+        try:
+            write()
+        except RunStoreError:
+            release_reserve(self.path)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA wal_checkpoint(RESTART)")
+            write()
+
     def execution(self, execution_id: str) -> ExecutionRecord:
         """The execution with this id.
 
         Raises:
             ExecutionNotFoundError: naming the most recent executions.
         """
-        row = self._db.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT * FROM executions WHERE id = ?", (execution_id,))
+        if not rows:
             recent = [e.execution_id for e in self.executions(limit=5)]
             raise ExecutionNotFoundError(
                 f"no execution {execution_id!r} in {self.path}"
                 f"{did_you_mean(execution_id, recent)}; recent: {', '.join(recent) or 'none'} "
                 "(see sagepipe executions list)"
             )
-        return _execution(row)
+        return _execution(rows[0])
 
     def executions(self, limit: int | None = None) -> list[ExecutionRecord]:
         """Executions, most recent first."""
         query = "SELECT * FROM executions ORDER BY start_time DESC, rowid DESC"
-        rows = self._db.execute(query + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+        rows = self._read(query + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
         return [_execution(row) for row in rows]
 
     # --- steps ---------------------------------------------------------------------------
@@ -169,7 +253,7 @@ class RunStore:
 
     def steps(self, execution_id: str) -> list[StepRecord]:
         """The execution's steps, in execution order."""
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT * FROM steps WHERE execution_id = ? ORDER BY position", (execution_id,)
         )
         return [_step(row) for row in rows]
@@ -194,12 +278,12 @@ class RunStore:
 
     def find_cached(self, cache_key: str) -> StepRecord | None:
         """The most recent step that succeeded (by running) with this cache key."""
-        row = self._db.execute(
+        rows = self._read(
             "SELECT * FROM steps WHERE cache_key = ? AND status = 'Succeeded' "
             "ORDER BY end_time DESC LIMIT 1",
             (cache_key,),
-        ).fetchone()
-        return None if row is None else _step(row)
+        )
+        return _step(rows[0]) if rows else None
 
     # --- metrics -------------------------------------------------------------------------
 
@@ -239,7 +323,7 @@ class RunStore:
         if step_name is not None:
             query += " AND step_name = ?"
             arguments += (step_name,)
-        rows = self._db.execute(query + " ORDER BY step_name, name, idx, rowid", arguments)
+        rows = self._read(query + " ORDER BY step_name, name, idx, rowid", arguments)
         return [
             MetricPoint(row["step_name"], row["name"], row["value"], row["timestamp"], row["idx"])
             for row in rows
@@ -270,12 +354,13 @@ class RunStore:
         Raises:
             ModelNotFoundError: if no model step created a model of that name.
         """
-        row = self._db.execute("SELECT * FROM models WHERE name = ?", (name,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT * FROM models WHERE name = ?", (name,))
+        if not rows:
             raise ModelNotFoundError(
                 f"no model {name!r} in {self.path}; models are created by a pipeline's model "
                 "step (PyTorchModelStep) when it runs"
             )
+        row = rows[0]
         return ModelRecord(
             name=row["name"],
             execution_id=row["execution_id"],
@@ -291,11 +376,11 @@ class RunStore:
 
     def digest(self, uri: str, size: int, last_modified: float) -> str | None:
         """The remembered sha256 of an object, if it has not changed since."""
-        row = self._db.execute(
+        rows = self._read(
             "SELECT sha256 FROM content_digests WHERE uri = ? AND size = ? AND last_modified = ?",
             (uri, size, last_modified),
-        ).fetchone()
-        return None if row is None else str(row[0])
+        )
+        return str(rows[0][0]) if rows else None
 
     def remember_digest(self, uri: str, size: int, last_modified: float, sha256: str) -> None:
         with self._write() as db:
@@ -318,6 +403,7 @@ def _execution(row: sqlite3.Row) -> ExecutionRecord:
         end_time=row["end_time"],
         failure_reason=row["failure_reason"],
         engine_pid=row["engine_pid"],
+        engine_start=row["engine_start"],
     )
 
 
@@ -341,4 +427,5 @@ def _step(row: sqlite3.Row) -> StepRecord:
         outputs=json.loads(row["outputs_json"]),
         warnings=json.loads(row["warnings_json"]),
         process_seconds=row["process_seconds"],
+        pid_start=row["pid_start"],
     )

@@ -6,6 +6,7 @@ add their tables by appending a migration here (never by editing an applied one)
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -92,6 +93,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        "0003_process_identity",
+        (
+            # A pid alone may be recycled: with its start time it names one process.
+            "ALTER TABLE executions ADD COLUMN engine_start INTEGER",
+            "ALTER TABLE steps ADD COLUMN pid_start INTEGER",
+        ),
+    ),
 )
 
 
@@ -118,5 +127,9 @@ def migrate(connection: sqlite3.Connection) -> None:
                 )
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            # A failed write (disk full) may have ended the transaction already: rolling
+            # back again would bury the cause under "no transaction is active".
+            if connection.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
             raise
