@@ -7,8 +7,6 @@ Builds the same pipeline as ``pipeline.yaml`` (the tests check that both give th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sagepipe.config import (
     BatchTransformConfig,
     ModelHyperparameters,
@@ -21,6 +19,7 @@ from sagepipe.config import (
     PyTorchTrainingConfig,
     RegistrationConfig,
 )
+from sagepipe.definitions.examples_dir import example_dir
 from sagepipe.pipeline import (
     OutputOf,
     ParameterInteger,
@@ -31,7 +30,9 @@ from sagepipe.pipeline import (
 )
 from sagepipe.steps import DEFAULT_STEP_BUILDERS
 
-HERE = Path(__file__).resolve().parent
+# The example's scripts and data ship inside the package (examples/tabular/code and data link
+# there): this file runs from any directory, as pipeline.yaml does.
+HERE = example_dir()
 CODE = str(HERE / "code")
 SHARED = {
     "pipeline_name": "tabular-demo",
@@ -84,6 +85,7 @@ def build_pipeline() -> Pipeline:
             processing_entry_point="preprocess.py",
             processing_instance_type="ml.m5.large",
             arguments=["--seed", "42", "--val-fraction", "0.15", "--test-fraction", "0.15"],
+            inputs=[ProcessingInput(name="raw", source=str(HERE / "data"))],
             outputs=[
                 ProcessingOutput(name="processed_data"),
                 ProcessingOutput(name="test_features"),
