@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from sagepipe.definitions.examples_dir import example_dir
 from sagepipe.definitions.loading import load_pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
@@ -38,5 +40,18 @@ def test_example_pipeline_wiring() -> None:
     assert registration.inputs["payload_sample"].source == "resolved"
     transform = pipeline.step("transform")
     assert transform.inputs["model_name"].value == {"Get": "Steps.model.ModelName"}
-    # The IR never holds an absolute path of this machine.
-    assert str(EXAMPLE) not in pipeline.to_json()
+    # Code paths are written relative to the pipeline root; local input data is read by its
+    # absolute path (resolved against the config file's directory, like source_dir).
+    steps = json.loads(pipeline.to_json())["steps"]
+    code_dirs = [s["code"]["source_dir"] for s in steps if s.get("code")]
+    assert code_dirs and set(code_dirs) == {"code"}
+    preprocess = pipeline.step("preprocess")
+    assert preprocess.inputs["raw"].value == str(example_dir() / "data")
+
+
+def test_the_repository_example_is_the_shipped_one() -> None:
+    # examples/tabular links to the files inside the package (one copy, nothing to drift):
+    # a copy put in place of a link would be read by the tour while the demo reads the other.
+    for name in ("pipeline.yaml", "code", "data"):
+        assert (EXAMPLE / name).is_symlink(), name
+        assert (EXAMPLE / name).resolve() == (example_dir() / name).resolve(), name

@@ -80,15 +80,6 @@ class ProcessingOutput(ConfigModel):
             raise ValueError(f"{value!r} is not a valid name (letters, digits, . - _)")
         return value
 
-    @field_validator("source")
-    @classmethod
-    def _resolve_local_source(cls, value: str | None, info: ValidationInfo) -> str | None:
-        # Made absolute here, once: compile (which uploads it) and the local engine (which
-        # reads it from the step's process) then read the same directory from anywhere.
-        if value is None or "://" in value:
-            return value
-        return resolve_local_dir(value, info)
-
     @property
     def container_path(self) -> str:
         return self.source or f"{PROCESSING_ROOT}/output/{self.name}"
