@@ -52,6 +52,6 @@ def test_example_pipeline_wiring() -> None:
 def test_the_repository_example_is_the_shipped_one() -> None:
     # examples/tabular links to the files inside the package (one copy, nothing to drift):
     # a copy put in place of a link would be read by the tour while the demo reads the other.
-    for name in ("pipeline.yaml", "code", "data"):
+    for name in ("pipeline.yaml", "pipeline.py", "code", "data"):
         assert (EXAMPLE / name).is_symlink(), name
         assert (EXAMPLE / name).resolve() == (example_dir() / name).resolve(), name
