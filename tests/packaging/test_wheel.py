@@ -62,7 +62,10 @@ def sagepipe(
 
 def has_module(venv: Venv, name: str) -> bool:
     code = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({name!r}) is None)"
-    return subprocess.run([str(venv.python), "-c", code], timeout=60, check=False).returncode == 0
+    found = subprocess.run(
+        [str(venv.python), "-c", code], env=clean_env(venv), timeout=60, check=False
+    )
+    return found.returncode == 0
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:

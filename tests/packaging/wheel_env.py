@@ -56,6 +56,7 @@ class Venv:
     def site_packages(self) -> Path:
         out = subprocess.run(
             [str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            env=clean_env(self),
             capture_output=True,
             text=True,
             check=True,
@@ -188,7 +189,8 @@ def installed_venv(wheel: Wheel, *, with_torch: bool) -> Iterator[Venv]:
         try:
             _prepare(venv, wheel, with_torch)
             for stale in root.glob(f"{kind}-*"):
-                # Older keys (changed requirements): one venv per kind is kept.
+                # Older keys (changed requirements): one venv per kind is kept. A key is all
+                # hex digits, so "wheel-venv-" never matches "wheel-venv-no-torch-<key>".
                 if stale != venv.root and stale.name.removeprefix(f"{kind}-").isalnum():
                     shutil.rmtree(stale, ignore_errors=True)
             yield venv
