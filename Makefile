@@ -12,9 +12,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@# The example's dataset ships inside palmerpenguins; its pandas requirement is only for
-	@# load_penguins(), which the example does not use, so pandas is not installed.
-	$(BIN)/python -m pip install --quiet --no-deps palmerpenguins==0.1.6
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -37,6 +37,10 @@ RULES: dict[str, tuple[str, ...]] = {
         "`processes_per_host` may only be set together with `distribution`.",
     ),
     "ProcessingInput._valid_name": ("1-256 letters, digits, `.`, `-` and `_`.",),
+    "ProcessingInput._resolve_local_source": (
+        "A local path is made absolute relative to the config file's directory (or to the "
+        "working directory for configs built in Python); `s3://` and `file://` URIs are kept.",
+    ),
     "ProcessingOutput._valid_name": ("1-256 letters, digits, `.`, `-` and `_`.",),
     "ProcessingConfig._resolve_source_dir": (_LOCAL_SOURCE_DIR,),
     "ProcessingConfig._check": (

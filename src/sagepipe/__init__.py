@@ -8,7 +8,6 @@ from typing import Any
 from sagepipe.errors import SagepipeError
 
 __all__ = ["Predictor", "PyTorchModel", "SagepipeError", "__version__"]
-__version__ = "0.1.0"
 
 # Public names loaded on first use, so that `import sagepipe` stays light (and so that the
 # root package, which every module imports, depends on no layer).
@@ -19,6 +18,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from sagepipe.version import package_version
+
+        return package_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'sagepipe' has no attribute {name!r}")

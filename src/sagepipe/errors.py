@@ -59,3 +59,8 @@ class PropertyPathError(PipelineDefinitionError):
 
 class PipelineLoadError(SagepipeError):
     """A PIPELINE argument (config file or ``file.py:attribute``) cannot be loaded."""
+
+
+class MissingDependencyError(SagepipeError):
+    """A module that the requested operation needs is not installed; the message says which
+    package or extra to install."""

@@ -113,3 +113,33 @@ def test_invalid_values_name_the_field(overrides: dict[str, Any], field: str, me
     text = str(caught.value)
     assert field in text
     assert message in text
+
+
+def test_relative_input_source_is_resolved_against_the_config_files_directory() -> None:
+    # As source_dir is: compile and the local engine then read the same directory wherever
+    # they run from (the engine used to read a relative path from its working directory).
+    config = ProcessingConfig.model_validate(
+        {
+            "processing_entry_point": "preprocess.py",
+            "source_dir": "code",
+            "inputs": [{"name": "raw", "source": "code"}],
+        },
+        context={"base_dir": str(CODE.parent)},
+    )
+    assert config.inputs[0].source == str(CODE.resolve())
+
+
+def test_relative_input_source_is_resolved_against_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(CODE.parent)
+    assert ProcessingInput(name="raw", source="code").source == str(CODE.resolve())
+
+
+@pytest.mark.parametrize("uri", ["s3://bucket/raw/", "file:///data/raw"])
+def test_input_source_uris_are_kept(uri: str) -> None:
+    assert ProcessingInput(name="raw", source=uri).source == uri
+
+
+def test_output_source_is_a_container_path_and_is_kept() -> None:
+    assert ProcessingOutput(name="out", source="relative/dir").source == "relative/dir"

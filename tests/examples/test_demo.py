@@ -14,16 +14,15 @@ import pytest
 from sagepipe.local.store import RunStore
 from sagepipe.registry import LocalRegistry
 
-REPO = Path(__file__).resolve().parents[2]
 F1_FLOOR = 0.8  # the example reaches ~0.90 on the test split with its fixed seed
 
 
-def _demo(home: Path) -> subprocess.CompletedProcess[str]:
+def _demo(home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SAGEPIPE_HOME": str(home)}
     env.pop("SAGEPIPE_STORAGE", None)
     return subprocess.run(
         [sys.executable, "-m", "sagepipe", "demo"],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -35,8 +34,11 @@ def _demo(home: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_demo_runs_the_whole_loop_then_hits_the_cache(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    first = _demo(home)
+    elsewhere = tmp_path / "elsewhere"  # the example ships in the package: no clone needed
+    elsewhere.mkdir()
+    first = _demo(home, elsewhere)
     assert first.returncode == 0, first.stdout + first.stderr
+    assert list(elsewhere.iterdir()) == []  # everything went into the home
     out = first.stdout
 
     execution = re.search(r"execution (\w+): Succeeded in", out)
@@ -81,7 +83,7 @@ def test_demo_runs_the_whole_loop_then_hits_the_cache(tmp_path: Path) -> None:
     assert '"probability"' in answer.group(2) and '"prediction"' in answer.group(2)
     assert f"sagepipe executions show {execution.group(1)}" in out
 
-    second = _demo(home)
+    second = _demo(home, elsewhere)
     assert second.returncode == 0, second.stdout + second.stderr
     rerun = re.search(r"execution (\w+): Succeeded in", second.stdout)
     assert rerun is not None

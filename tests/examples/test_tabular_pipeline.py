@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from sagepipe.definitions.examples_dir import example_dir
 from sagepipe.definitions.loading import load_pipeline
+from sagepipe.pipeline import Pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 
@@ -38,5 +41,26 @@ def test_example_pipeline_wiring() -> None:
     assert registration.inputs["payload_sample"].source == "resolved"
     transform = pipeline.step("transform")
     assert transform.inputs["model_name"].value == {"Get": "Steps.model.ModelName"}
-    # The IR never holds an absolute path of this machine.
-    assert str(EXAMPLE) not in pipeline.to_json()
+    # In memory, local paths are absolute (resolved against the config file's directory); the
+    # IR's JSON writes them relative to the pipeline root, never naming a directory of this
+    # machine, and reading it back restores them.
+    assert pipeline.step("preprocess").inputs["raw"].value == str(example_dir() / "data")
+    text = pipeline.to_json()
+    assert str(example_dir()) not in text and str(EXAMPLE) not in text
+    steps = {s["name"]: s for s in json.loads(text)["steps"]}
+    assert steps["preprocess"]["inputs"]["raw"]["value"] == "data"
+    assert steps["preprocess"]["config"]["inputs"] == [
+        {"destination": None, "name": "raw", "source": "data"}
+    ]
+    assert {s["code"]["source_dir"] for s in steps.values() if s.get("code")} == {"code"}
+    again = Pipeline.from_json(text, pipeline.root)
+    assert again.step("preprocess").inputs["raw"].value == str(example_dir() / "data")
+    assert again.to_json() == text
+
+
+def test_the_repository_example_is_the_shipped_one() -> None:
+    # examples/tabular links to the files inside the package (one copy, nothing to drift):
+    # a copy put in place of a link would be read by the tour while the demo reads the other.
+    for name in ("pipeline.yaml", "pipeline.py", "code", "data"):
+        assert (EXAMPLE / name).is_symlink(), name
+        assert (EXAMPLE / name).resolve() == (example_dir() / name).resolve(), name

@@ -22,6 +22,7 @@ from sagepipe.config.training import default_metric_definitions
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 CODE = EXAMPLE / "code"
+DATA = EXAMPLE / "data"  # the shipped Palmer penguins CSV, preprocess's raw input
 FIELDS = [
     "penguin_id",
     "species",
@@ -110,7 +111,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("preprocess")
-    result = preprocess(root)
+    result = preprocess(root, "--input-dir", str(DATA))
     assert result.returncode == 0, result.stderr
     return root / "processing" / "output"
 
@@ -171,8 +172,8 @@ def test_preprocess_writes_stratified_disjoint_splits(processed: Path) -> None:
 
 
 def test_preprocess_is_seeded(processed: Path, tmp_path: Path) -> None:
-    assert preprocess(tmp_path / "same").returncode == 0
-    assert preprocess(tmp_path / "other", "--seed", "7").returncode == 0
+    assert preprocess(tmp_path / "same", "--input-dir", str(DATA)).returncode == 0
+    assert preprocess(tmp_path / "other", "--seed", "7", "--input-dir", str(DATA)).returncode == 0
     test_csv = Path("processing/output/processed_data/test/test.csv")
     original = (processed.parent.parent / test_csv).read_bytes()
     assert (tmp_path / "same" / test_csv).read_bytes() == original
@@ -195,6 +196,13 @@ def test_preprocess_reads_synthetic_raw_input(tmp_path: Path) -> None:
     dropped = sum(1 for row in read_csv(raw) if "NA" in row.values())
     assert dropped > 0
     assert total == 2000 - dropped
+
+
+def test_preprocess_fails_with_a_message_without_raw_input(tmp_path: Path) -> None:
+    result = preprocess(tmp_path)
+    assert result.returncode == 1
+    message = (tmp_path / "output" / "message").read_text()
+    assert "processing/input/raw does not exist" in message and "'raw' input" in message
 
 
 def test_preprocess_fails_with_a_message_on_bad_raw_columns(tmp_path: Path) -> None:

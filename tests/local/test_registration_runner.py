@@ -58,7 +58,10 @@ def tabular_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tabular")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "SAGEPIPE_OPT_ML": str(root)}
     code = TABULAR / "code"
-    subprocess.run([sys.executable, str(code / "preprocess.py")], env=env, check=True)
+    raw = str(TABULAR / "data")
+    subprocess.run(
+        [sys.executable, str(code / "preprocess.py"), "--input-dir", raw], env=env, check=True
+    )
     hyperparameters = {
         "id_name": "penguin_id",
         "label_name": "is_male",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -19,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sagepipe.local.engine import ExecutionOutcome
     from sagepipe.storage import Storage
-
-DEFAULT_PIPELINE = "examples/tabular/pipeline.yaml"
 
 
 def register(subparsers: Any) -> None:
@@ -34,9 +33,10 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "pipeline",
         nargs="?",
-        default=DEFAULT_PIPELINE,
         metavar="PIPELINE",
-        help=f"the pipeline to run (default: {DEFAULT_PIPELINE}, from a clone of the repo)",
+        help="the pipeline to run (default: the tabular example shipped inside sagepipe, "
+        "examples/tabular/pipeline.yaml in the repository); everything it writes goes under "
+        "$SAGEPIPE_HOME (default ./.sagepipe)",
     )
     demo.add_argument("--no-cache", action="store_true", help="rerun every step")
     demo.add_argument("--max-parallel", type=int, default=2, metavar="N")
@@ -46,10 +46,16 @@ def register(subparsers: Any) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from sagepipe.cli.run_commands import print_summary
     from sagepipe.definitions import load_pipeline
+    from sagepipe.definitions.examples_dir import example_pipeline
+    from sagepipe.dependencies import require
     from sagepipe.local.engine import RunOptions, run_pipeline
     from sagepipe.local.progress import reporter_for
 
-    pipeline = load_pipeline(args.pipeline)
+    # The example trains and serves a PyTorch model in child processes: say what to install
+    # before the first step, rather than a training step failing on `import torch`.
+    require("torch")
+    pipeline_file = args.pipeline or str(example_pipeline())
+    pipeline = load_pipeline(pipeline_file)
     started = time.monotonic()
     outcome = run_pipeline(
         pipeline,
@@ -61,11 +67,11 @@ def run_demo(args: argparse.Namespace) -> int:
     if outcome.status != "Succeeded":
         print_summary(outcome)
         return 1
-    print_report(outcome, wall)
+    print_report(outcome, wall, pipeline_file)
     return 0
 
 
-def print_report(outcome: ExecutionOutcome, wall_seconds: float) -> None:
+def print_report(outcome: ExecutionOutcome, wall_seconds: float, pipeline_file: str) -> None:
     """The demo's summary, read back from the run store, the registry and the outputs."""
     from sagepipe.local.store import RunStore
     from sagepipe.storage import get_storage, sagepipe_home
@@ -119,7 +125,7 @@ def print_report(outcome: ExecutionOutcome, wall_seconds: float) -> None:
         f"  sagepipe executions show {outcome.execution_id}\n"
         f"  sagepipe executions metrics {outcome.execution_id}\n"
         f"  sagepipe serve {arn}\n"
-        "  sagepipe compile examples/tabular/pipeline.yaml -o definition.json "
+        f"  sagepipe compile {shlex.quote(pipeline_file)} -o definition.json "
         "--bucket my-bucket --role arn:aws:iam::123456789012:role/SageMakerRole"
     )
 

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from sagepipe import __version__
+from sagepipe.dependencies import missing_dependency
 from sagepipe.errors import SagepipeError
 
 # One entry per command module, in the order their commands appear in --help.
@@ -33,13 +33,32 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from sagepipe.version import package_version
+
+        print(f"sagepipe {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagepipe",
         description="Declare PyTorch pipelines once; run them locally with the SageMaker "
         "container contract, or compile them for SageMaker Pipelines.",
     )
-    parser.add_argument("--version", action="version", version=f"sagepipe {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
@@ -58,9 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SagepipeError as exc:
         if args.debug:
             raise
-        message = " ".join(str(exc).split())
-        print(f"sagepipe: error: {message}", file=sys.stderr)
-        return 2
+        return _report(exc)
+    except ModuleNotFoundError as exc:
+        # torch (the user's build), boto3 (the aws extra), ...: one line saying what to
+        # install. Any other missing module is a bug or the user's own code: a traceback.
+        missing = missing_dependency(exc)
+        if missing is None or args.debug:
+            raise
+        return _report(missing)
     except KeyboardInterrupt:
         print("sagepipe: interrupted", file=sys.stderr)
         return 130
@@ -71,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _report(exc: SagepipeError) -> int:
+    message = " ".join(str(exc).split())
+    print(f"sagepipe: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

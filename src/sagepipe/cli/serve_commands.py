@@ -146,7 +146,11 @@ def resolve_model(spec: str) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from sagepipe.dependencies import require
     from sagepipe.serving.server import serve
+
+    # The workers import torch in child processes: say what to install before starting them.
+    require("torch")
 
     def ready(url: str) -> None:
         print(f"sagepipe serve: listening on {url}", flush=True)
@@ -168,7 +172,10 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_transform_command(args: argparse.Namespace) -> int:
+    from sagepipe.dependencies import require
     from sagepipe.serving.transform import run_transform
+
+    require("torch")
 
     result = run_transform(
         resolve_model(args.model),

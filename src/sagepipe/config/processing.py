@@ -25,8 +25,10 @@ class ProcessingInput(ConfigModel):
 
     Attributes:
         name: Input name; the container path defaults to ``/opt/ml/processing/input/<name>``.
-        source: ``s3://`` URI, ``file://`` URI or local path; ``None`` means the input is
-            wired from a predecessor's output of the same name (or given explicitly).
+        source: ``s3://`` URI, ``file://`` URI or local path (a relative path is read from the
+            config file's directory, else the working directory, as ``source_dir`` is);
+            ``None`` means the input is wired from a predecessor's output of the same name (or
+            given explicitly).
         destination: Container path, under ``/opt/ml/processing``.
     """
 
@@ -40,6 +42,15 @@ class ProcessingInput(ConfigModel):
         if not _CHANNEL.match(value):
             raise ValueError(f"{value!r} is not a valid name (letters, digits, . - _)")
         return value
+
+    @field_validator("source")
+    @classmethod
+    def _resolve_local_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Made absolute here, once: compile (which uploads it) and the local engine (which
+        # reads it from the step's process) then read the same directory from anywhere.
+        if value is None or "://" in value:
+            return value
+        return resolve_local_dir(value, info)
 
     @property
     def container_path(self) -> str:

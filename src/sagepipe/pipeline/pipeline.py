@@ -181,12 +181,7 @@ class Pipeline:
         parameters = [
             Parameter(p["Name"], p["Type"], p["DefaultValue"]) for p in data["parameters"]
         ]
-        steps = []
-        for raw in data["steps"]:
-            step = Step.model_validate(raw)
-            if step.code is not None:
-                step = step.model_copy(update={"code": step.code.absolute_from(base)})
-            steps.append(step)
+        steps = [Step.from_ir_json(raw, base) for raw in data["steps"]]
         return cls(data["name"], steps=steps, parameters=parameters, root=base)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,4 +156,37 @@ class Step(BaseModel):
         data = self.model_dump(mode="json")
         if self.code is not None:
             data["code"] = self.code.relative_to(root).model_dump(mode="json")
-        return data
+        return map_local_data(data, lambda path: _rel(path, root) if _is_absolute(path) else path)
+
+    @classmethod
+    def from_ir_json(cls, data: dict[str, Any], root: Path) -> Step:
+        """Rebuild a step from :meth:`ir_json` output; ``root`` anchors relative paths."""
+        data = map_local_data(data, lambda path: path if _is_absolute(path) else _abs(path, root))
+        step = cls.model_validate(data)
+        if step.code is not None:
+            step = step.model_copy(update={"code": step.code.absolute_from(root)})
+        return step
+
+
+def _is_absolute(path: str) -> bool:
+    return Path(path).is_absolute()
+
+
+def map_local_data(data: dict[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
+    """``data`` (a step's JSON form) with ``convert`` applied to each local data path: an
+    input's literal value and a config input's ``source`` that are neither URIs nor
+    expressions. Like code paths, they are absolute in memory and relative to the pipeline
+    root in the IR's JSON, so the JSON names no directory of this machine."""
+
+    def local(value: Any) -> bool:
+        return isinstance(value, str) and bool(value) and "://" not in value
+
+    data = copy.deepcopy(data)
+    for binding in (data.get("inputs") or {}).values():
+        if local(binding.get("value")):
+            binding["value"] = convert(binding["value"])
+    config_inputs = (data.get("config") or {}).get("inputs")
+    for item in config_inputs if isinstance(config_inputs, list) else []:
+        if isinstance(item, dict) and local(item.get("source")):
+            item["source"] = convert(item["source"])
+    return data

@@ -3,12 +3,11 @@
 Runs unmodified in a SageMaker processing container (standard library only) and in sagepipe's
 local engine. Container paths live under ``/opt/ml``, or under ``$SAGEPIPE_OPT_ML`` when set.
 
-Input (optional), ``/opt/ml/processing/input/raw/*.csv``:
+Input, ``/opt/ml/processing/input/raw/*.csv``:
     Raw records with a header holding at least ``species, island, bill_length_mm,
-    bill_depth_mm, flipper_length_mm, body_mass_g, sex, year`` (the palmerpenguins schema;
-    ``generate_synthetic.py`` writes more of them). Files are read in name order. Without that
-    directory, the copy of the data shipped inside the ``palmerpenguins`` package is read (its
-    CSV file directly: importing the package would need pandas).
+    bill_depth_mm, flipper_length_mm, body_mass_g, sex, year`` (the palmerpenguins schema: the
+    example's ``data/penguins.csv``; ``generate_synthetic.py`` writes more of them). Files are
+    read in name order.
 
 Cleaning:
     Rows with a missing or unparsable value are dropped (and counted); categorical strings
@@ -39,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import os
 import random
 import sys
@@ -74,21 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def packaged_csv() -> Path:
-    """The penguins CSV inside the installed palmerpenguins package, found without importing
-    the package (its ``__init__`` imports pandas)."""
-    spec = importlib.util.find_spec("palmerpenguins")
-    if spec is None or not spec.submodule_search_locations:
-        raise PreprocessError(
-            "no raw input directory and the palmerpenguins package is not installed; "
-            "pip install palmerpenguins, or give the job a 'raw' input with the CSV files"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "penguins.csv"
-
-
 def raw_files(input_dir: Path) -> list[Path]:
-    if not input_dir.exists():
-        return [packaged_csv()]
+    if not input_dir.is_dir():
+        raise PreprocessError(
+            f"input directory {input_dir} does not exist; give the job a 'raw' input with the "
+            "CSV files (the example's data/ directory)"
+        )
     files = sorted(p for p in input_dir.rglob("*.csv") if p.is_file())
     if not files:
         raise PreprocessError(f"input directory {input_dir} has no *.csv files")
