@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagepipe.errors import did_you_mean
+from sagepipe.errors import PropertyPathError, did_you_mean
+from sagepipe.expressions import property_path_tokens
 from sagepipe.local.errors import ExpressionEvaluationError
 
 _STEP_REF = re.compile(r"^([A-Za-z0-9_\-]+)\.(.+)$")
-_TOKEN = re.compile(r"\['([^']*)'\]|\[\"([^\"]*)\"\]|\.?([A-Za-z0-9_]+)")
 
 
 @dataclass(frozen=True)
@@ -119,27 +119,25 @@ def _step_property(rest: str, context: EvaluationContext, where: str) -> Any:
     current: Any = context.properties[step_name]
     walked = f"Steps.{step_name}"
     for token in property_tokens(path, where):
+        if isinstance(token, int) and isinstance(current, list) and token < len(current):
+            current = current[token]
+            walked += f"[{token}]"
+            continue
         if not isinstance(current, Mapping) or token not in current:
             have = sorted(current) if isinstance(current, Mapping) else []
             raise ExpressionEvaluationError(
                 f"{where} reads Steps.{rest}, but {walked} has no property {token!r}"
-                f"{did_you_mean(token, have)}; it has: {', '.join(have) or 'nothing'}"
+                f"{did_you_mean(str(token), have)}; it has: {', '.join(have) or 'nothing'}"
             )
         current = current[token]
-        walked += f"['{token}']" if not token.isidentifier() else f".{token}"
+        walked += f"['{token}']" if not str(token).isidentifier() else f".{token}"
     return current
 
 
-def property_tokens(path: str, where: str = "a property path") -> list[str]:
-    """Split ``ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri`` into its keys."""
-    tokens: list[str] = []
-    position = 0
-    while position < len(path):
-        match = _TOKEN.match(path, position)
-        if match is None or match.end() == position:
-            raise ExpressionEvaluationError(
-                f"{where}: cannot read the property path {path!r} at position {position}"
-            )
-        tokens.append(next(group for group in match.groups() if group is not None))
-        position = match.end()
-    return tokens
+def property_tokens(path: str, where: str = "a property path") -> list[str | int]:
+    """Split ``ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri`` into its keys
+    (``[0]`` gives the index ``0``)."""
+    try:
+        return [token.key for token in property_path_tokens(path)]
+    except PropertyPathError as exc:
+        raise ExpressionEvaluationError(f"{where}: {exc}") from None
