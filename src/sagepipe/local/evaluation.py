@@ -4,7 +4,7 @@ The engine keeps every value an expression can read: the execution's parameters,
 properties each finished step recorded (nested dicts mirroring the Describe* responses, e.g.
 ``{"ModelArtifacts": {"S3ModelArtifacts": "s3://..."}}``) and the execution variables.
 Evaluation walks any JSON value and replaces each ``{"Get": ...}`` and ``{"Std:Join": ...}``
-with what it stands for.
+(and ``{"Std:JsonGet": ...}``, given a property file reader) with what it stands for.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from sagepipe.errors import PropertyPathError, did_you_mean
 from sagepipe.expressions import property_path_tokens
+from sagepipe.local.definition.jsonpath import read_json_path
 from sagepipe.local.errors import ExpressionEvaluationError
 
 _STEP_REF = re.compile(r"^([A-Za-z0-9_\-]+)\.(.+)$")
@@ -32,12 +33,15 @@ class EvaluationContext:
         execution: Execution variables by name (``PipelineExecutionId``...).
         step_value: Applied to each value read from a step's properties; the cache key uses
             it to replace URIs (which hold execution ids) by digests of their content.
+        property_file: Reads a property file (step name, ``PropertyFileName``) as parsed
+            JSON, for ``Std:JsonGet``; without it, ``Std:JsonGet`` objects stay as they are.
     """
 
     parameters: Mapping[str, Any]
     properties: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     execution: Mapping[str, str] = field(default_factory=dict)
     step_value: Callable[[Any], Any] | None = None
+    property_file: Callable[[str, str], Any] | None = None
 
 
 def evaluate(value: Any, context: EvaluationContext, where: str) -> Any:
@@ -62,6 +66,8 @@ def evaluate(value: Any, context: EvaluationContext, where: str) -> Any:
         on = evaluate(body.get("On", ""), context, where)
         parts = [join_text(evaluate(v, context, where)) for v in body.get("Values", [])]
         return join_text(on).join(parts)
+    if set(value) == {"Std:JsonGet"} and context.property_file is not None:
+        return _json_get(value["Std:JsonGet"], context.property_file, where)
     return {key: evaluate(item, context, where) for key, item in value.items()}
 
 
@@ -76,6 +82,19 @@ def join_text(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     return json.dumps(value, sort_keys=True)
+
+
+def _json_get(body: Any, read: Callable[[str, str], Any], where: str) -> Any:
+    target = body.get("PropertyFile") if isinstance(body, dict) else None
+    get = target.get("Get") if isinstance(target, dict) else None
+    step, marker, name = str(get).removeprefix("Steps.").partition(".PropertyFiles.")
+    path = body.get("Path") if isinstance(body, dict) else None
+    if not (isinstance(get, str) and get.startswith("Steps.") and marker and isinstance(path, str)):
+        raise ExpressionEvaluationError(
+            f"{where}: Std:JsonGet needs {{'PropertyFile': {{'Get': "
+            f"'Steps.<step>.PropertyFiles.<name>'}}, 'Path': <JSON path>}}, got {body!r}"
+        )
+    return read_json_path(read(step, name), path, f"{where} (property file {name!r} of {step!r})")
 
 
 def _get(reference: str, context: EvaluationContext, where: str) -> Any:
