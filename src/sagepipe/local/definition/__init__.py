@@ -17,4 +17,3 @@ This package belongs to the local backend: it never imports ``sagepipe.config``,
 (``sagepipe.local.definition.reading``...): this package imports nothing, so the engine's
 expression evaluation can use :mod:`.jsonpath` without loading the rest.
 """
-

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 DEFINITION_VERSION = "2020-12-01"
 
@@ -114,7 +114,7 @@ class ExperimentConfig(_Closed):
 class StepCacheConfig(_Closed):
     """A step's ``CacheConfig``; ``ExpireAfter`` is an ISO 8601 duration."""
 
-    Enabled: bool
+    Enabled: StrictBool
     ExpireAfter: str | None = None
 
 
@@ -122,10 +122,10 @@ class RetryPolicy(_Closed):
     """An entry of a step's ``RetryPolicies``."""
 
     ExceptionType: tuple[str, ...]
-    IntervalSeconds: int | None = None
+    IntervalSeconds: StrictInt | None = None
     BackoffRate: float | None = None
-    MaxAttempts: int | None = None
-    ExpireAfterMin: int | None = None
+    MaxAttempts: StrictInt | None = None
+    ExpireAfterMin: StrictInt | None = None
 
 
 class PropertyFile(_Closed):

@@ -146,13 +146,11 @@ def _first_problem(exc: ValidationError, source: str, root: str) -> str:
     errors = exc.errors(include_url=False)
     error = errors[0]
     path = root
-    previous: object = None
     for part in error["loc"]:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif not (isinstance(previous, int) and part in _TAGS):
+        elif part not in _TAGS:  # no key of the modelled parts of a definition is a tag
             path += f".{part}"
-        previous = part
     kind = error["type"]
     if kind == "missing":
         message = "is required"
