@@ -95,7 +95,11 @@ _TRAIN = {
     "Name": "Train",
     "Type": "Training",
     "Arguments": {
-        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "AlgorithmSpecification": {
+            "TrainingImage": IMAGE,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([0-9.]+)"}],
+        },
         "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/models"},
         "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
         "ResourceConfig": {
@@ -124,7 +128,6 @@ _TRAIN = {
             "sagemaker_program": '"train.py"',
             "sagemaker_submit_directory": f'"{BUCKET}/code/sourcedir.tar.gz"',
         },
-        "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([0-9.]+)"}],
     },
     "RetryPolicies": [
         {

@@ -111,29 +111,29 @@ def _reference_problem(
         if rest in parameters:
             return None
         return (
-            f"Get {reference.get!r}: parameter {rest!r} is not declared"
+            f"Get {reference.get}: parameter {rest!r} is not declared"
             f"{did_you_mean(rest, parameters)}; declared: {', '.join(sorted(parameters)) or 'none'}"
         )
     if kind == "Execution":
         if rest in ExecutionVariable.NAMES:
             return None
         return (
-            f"Get {reference.get!r}: {rest!r} is not an execution variable"
+            f"Get {reference.get}: {rest!r} is not an execution variable"
             f"{did_you_mean(rest, ExecutionVariable.NAMES)}; SageMaker defines: "
             + ", ".join(ExecutionVariable.NAMES)
         )
     if kind != "Steps":
-        return f"Get {reference.get!r} must start with Parameters., Steps. or Execution."
+        return f"Get {reference.get} must start with Parameters., Steps. or Execution."
     name, _, path = rest.partition(".")
     if name not in steps:
         return (
-            f"Get {reference.get!r}: step {name!r} is not in the definition"
+            f"Get {reference.get}: step {name!r} is not in the definition"
             f"{did_you_mean(name, steps)}"
         )
     if not path:
-        return f"Get {reference.get!r} names no property: use Steps.{name}.<property>"
+        return f"Get {reference.get} names no property: use Steps.{name}.<property>"
     problem = property_problem(steps[name], path)
-    return None if problem is None else f"Get {reference.get!r}: {problem}"
+    return None if problem is None else f"Get {reference.get}: {problem}"
 
 
 def _json_get_problems(step: JobStep | ConditionStep | FailStep) -> list[str]:

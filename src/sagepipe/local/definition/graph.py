@@ -71,9 +71,8 @@ class DefinitionGraph:
         try:
             graphlib.TopologicalSorter(self.dependencies).prepare()
         except graphlib.CycleError as exc:
-            # graphlib lists the cycle from a step back to itself, following dependencies;
-            # reversed, it reads in the order the steps would run.
-            return list(reversed(exc.args[1]))
+            # graphlib lists each step before the steps that depend on it: the run order.
+            return list(exc.args[1])
         return None
 
     def static_order(self) -> tuple[str, ...]:
