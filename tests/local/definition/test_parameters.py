@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sagepipe.local.definition.errors import ParameterValueError
+from sagepipe.local.definition.model import Definition
 from sagepipe.local.definition.parameters import bind_parameters
 from sagepipe.local.definition.reading import definition_from_json
 
@@ -20,7 +21,7 @@ DEFAULTS = {
 }
 
 
-def _definition(extra: list[dict[str, object]] | None = None):  # type: ignore[no-untyped-def]
+def _definition(extra: list[dict[str, object]] | None = None) -> Definition:
     raw = sdk_definition()
     raw["Parameters"].extend(extra or [])
     return definition_from_json(raw, source="d.json")

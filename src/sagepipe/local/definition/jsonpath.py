@@ -21,16 +21,21 @@ def parse_json_path(path: str) -> tuple[str | int, ...]:
     tokens: list[str | int] = []
     position = 0
     while position < len(body):
-        if tokens and body[position] == ".":
-            position += 1
+        dotted = bool(tokens) and body[position] == "."
+        position += 1 if dotted else 0
         match = _TOKEN.match(body, position)
-        if match is None:
+        key, index = match.groups() if match is not None else (None, None)
+        # A key comes first or after a dot; an index comes anywhere but after a dot.
+        if (
+            match is None
+            or (key is not None and tokens and not dotted)
+            or (index is not None and dotted)
+        ):
             raise JsonPathError(
                 f"JSON path {path!r} cannot be read at position {position}: use keys joined by "
                 "'.' and [index], e.g. metrics.accuracy.value or results[0].score"
             )
-        key, index = match.groups()
-        tokens.append(int(index) if index is not None else key)
+        tokens.append(int(index) if index is not None else str(key))
         position = match.end()
     if not tokens:
         raise JsonPathError("the JSON path is empty")
