@@ -34,7 +34,8 @@ class EvaluationContext:
         step_value: Applied to each value read from a step's properties; the cache key uses
             it to replace URIs (which hold execution ids) by digests of their content.
         property_file: Reads a property file (step name, ``PropertyFileName``) as parsed
-            JSON, for ``Std:JsonGet``; without it, ``Std:JsonGet`` objects stay as they are.
+            JSON, for ``Std:JsonGet``; without it, ``Std:JsonGet`` is walked as plain JSON
+            (the engine's IR steps never hold one).
     """
 
     parameters: Mapping[str, Any]
