@@ -170,16 +170,6 @@ def test_references_inside_join_json_get_conditions_and_fail_message() -> None:
     ]
 
 
-def test_experiment_config_references() -> None:
-    raw = sdk_definition()
-    raw["PipelineExperimentConfig"]["TrialName"] = {"Get": "Execution.TrialName"}
-    assert _problems(raw) == [
-        "PipelineExperimentConfig.TrialName: Get Execution.TrialName: 'TrialName' is not an "
-        "execution variable; SageMaker defines: CurrentDateTime, PipelineArn, "
-        "PipelineExecutionArn, PipelineExecutionId, PipelineName, StartDateTime"
-    ]
-
-
 def test_json_get_shapes() -> None:
     raw = sdk_definition()
     body = raw["Steps"][3]["Arguments"]["Conditions"][0]["LeftValue"]["Std:JsonGet"]
@@ -198,56 +188,85 @@ def test_json_get_shapes() -> None:
     assert _problems(raw) == [f"{where}: Std:JsonGet needs exactly PropertyFile and Path"]
 
 
-def test_property_file_output_must_exist() -> None:
-    raw = sdk_definition()
-    raw["Steps"][2]["PropertyFiles"][0]["OutputName"] = "metrics"
-    assert _problems(raw) == [
-        "step 'Evaluate' (Steps[2]): PropertyFiles[0].OutputName: 'metrics' is not an output "
-        "of the step; its outputs: evaluation"
-    ]
+def _set_depends_on(raw: dict[str, Any], index: int, names: list[str]) -> None:
+    raw["Steps"][index]["DependsOn"] = names
 
 
-def test_depends_on() -> None:
-    raw = sdk_definition()
-    raw["Steps"][4]["DependsOn"] = ["Trian", "Report"]
-    assert _problems(raw) == [
-        "step 'Report' (Steps[4]): DependsOn: 'Trian' is not a step (did you mean 'Train'?)",
-        "step 'Report' (Steps[4]): DependsOn: names the step itself",
-    ]
-
-
-def test_duplicate_names_including_branches() -> None:
-    raw = sdk_definition()
+def _duplicate(raw: dict[str, Any]) -> None:
     raw["Steps"][3]["Arguments"]["ElseSteps"][0]["Name"] = "Register"
     raw["Steps"][4]["Name"] = "Preprocess"
     raw["Steps"][4].pop("DependsOn")
-    assert _problems(raw) == [
-        "step name 'Register' is used twice (Steps[3].Arguments.IfSteps[0] and "
-        "Steps[3].Arguments.ElseSteps[0]); step names must be unique, condition branches "
-        "included",
-        "step name 'Preprocess' is used twice (Steps[0] and Steps[4]); step names must be "
-        "unique, condition branches included",
-    ]
 
 
-def test_cycle_names_the_steps_on_it() -> None:
+CYCLE_FIX = "remove one of these dependencies (a Get, a DependsOn or a condition branch)"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            lambda raw: raw["PipelineExperimentConfig"].update(
+                TrialName={"Get": "Execution.TrialName"}
+            ),
+            [
+                "PipelineExperimentConfig.TrialName: Get Execution.TrialName: 'TrialName' is not "
+                "an execution variable; SageMaker defines: CurrentDateTime, PipelineArn, "
+                "PipelineExecutionArn, PipelineExecutionId, PipelineName, StartDateTime"
+            ],
+            id="experiment config",
+        ),
+        pytest.param(
+            lambda raw: raw["Steps"][2]["PropertyFiles"][0].update(OutputName="metrics"),
+            [
+                "step 'Evaluate' (Steps[2]): PropertyFiles[0].OutputName: 'metrics' is not an "
+                "output of the step; its outputs: evaluation"
+            ],
+            id="property file output",
+        ),
+        pytest.param(
+            lambda raw: _set_depends_on(raw, 4, ["Trian", "Report"]),
+            [
+                "step 'Report' (Steps[4]): DependsOn: 'Trian' is not a step (did you mean "
+                "'Train'?)",
+                "step 'Report' (Steps[4]): DependsOn: names the step itself",
+            ],
+            id="depends on",
+        ),
+        pytest.param(
+            _duplicate,
+            [
+                "step name 'Register' is used twice (Steps[3].Arguments.IfSteps[0] and "
+                "Steps[3].Arguments.ElseSteps[0]); step names must be unique, condition branches "
+                "included",
+                "step name 'Preprocess' is used twice (Steps[0] and Steps[4]); step names must be "
+                "unique, condition branches included",
+            ],
+            id="duplicate names, branches included",
+        ),
+        pytest.param(
+            lambda raw: _set_depends_on(raw, 0, ["Evaluate"]),
+            [
+                "the steps form a dependency cycle: Preprocess -> Train -> Evaluate -> "
+                f"Preprocess; {CYCLE_FIX}"
+            ],
+            id="cycle",
+        ),
+        pytest.param(
+            lambda raw: raw["Steps"][3]["Arguments"]["Conditions"][0].update(
+                RightValue={"Get": "Steps.Register.ModelPackageArn"}
+            ),
+            [
+                "the steps form a dependency cycle: CheckAccuracy -> Register -> CheckAccuracy; "
+                + CYCLE_FIX
+            ],
+            id="a condition reading its own branch",
+        ),
+    ],
+)
+def test_problems(change: Any, expected: list[str]) -> None:
     raw = sdk_definition()
-    raw["Steps"][0]["DependsOn"] = ["Evaluate"]
-    assert _problems(raw) == [
-        "the steps form a dependency cycle: Preprocess -> Train -> Evaluate -> Preprocess; "
-        "remove one of these dependencies (a Get, a DependsOn or a condition branch)"
-    ]
-
-
-def test_a_condition_reading_its_own_branch_is_a_cycle() -> None:
-    raw = sdk_definition()
-    raw["Steps"][3]["Arguments"]["Conditions"][0]["RightValue"] = {
-        "Get": "Steps.Register.ModelPackageArn"
-    }
-    assert _problems(raw) == [
-        "the steps form a dependency cycle: CheckAccuracy -> Register -> CheckAccuracy; remove "
-        "one of these dependencies (a Get, a DependsOn or a condition branch)"
-    ]
+    change(raw)
+    assert _problems(raw) == expected
 
 
 def test_check_definition_raises_one_line_with_the_count() -> None:

@@ -13,6 +13,8 @@ from sagepipe.local.definition.reading import definition_from_json
 
 from .sdk_shaped import sdk_definition
 
+UP_TO_THE_CONDITION = ("Preprocess", "Train", "Evaluate", "Report", "CheckAccuracy")
+
 
 def _graph(raw: dict[str, Any] | None = None) -> DefinitionGraph:
     return DefinitionGraph(definition_from_json(raw or sdk_definition(), source="d.json"))
@@ -86,14 +88,7 @@ def test_the_else_branch_and_everything_after_the_if_branch_are_not_run() -> Non
     order = _graph().order()
     waves = _run(order, {"CheckAccuracy": False})
     assert waves[-1] == ("AccuracyTooLow",)
-    assert [name for wave in waves for name in wave] == [
-        "Preprocess",
-        "Train",
-        "Evaluate",
-        "Report",
-        "CheckAccuracy",
-        "AccuracyTooLow",
-    ]
+    assert [name for wave in waves for name in wave] == [*UP_TO_THE_CONDITION, "AccuracyTooLow"]
     # The nested condition's steps are not run because their condition is not.
     assert set(order.passed_over) == {"Register", "CreateModel", "CheckBatch", "BatchScore"}
     assert not order.is_active()
@@ -119,11 +114,7 @@ def test_a_nested_else_branch_with_a_step_outside_that_reads_it() -> None:
 def test_static_order_puts_each_step_after_its_dependencies() -> None:
     order = _graph().static_order()
     assert order == (
-        "Preprocess",
-        "Train",
-        "Evaluate",
-        "Report",
-        "CheckAccuracy",
+        *UP_TO_THE_CONDITION,
         "AccuracyTooLow",
         "CheckBatch",
         "CreateModel",

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 DEFINITION_VERSION = "2020-12-01"
 
-#: Step types whose ``Arguments`` is the request of a SageMaker API call.
-JOB_STEP_TYPES = (
+JobStepType = Literal[
     "Processing",
     "Training",
     "Model",
@@ -31,7 +30,9 @@ JOB_STEP_TYPES = (
     "Transform",
     "EndpointConfig",
     "Endpoint",
-)
+]
+#: Step types whose ``Arguments`` is the request of a SageMaker API call.
+JOB_STEP_TYPES: tuple[str, ...] = get_args(JobStepType)
 #: Every step type a definition may hold and the local engine can run.
 KNOWN_STEP_TYPES = (*JOB_STEP_TYPES, "Condition", "Fail")
 #: SageMaker step types with no local meaning: refused before anything runs.
@@ -45,17 +46,6 @@ NO_LOCAL_MEANING = (
     "AutoML",
     "NotebookJob",
 )
-
-JobStepType = Literal[
-    "Processing",
-    "Training",
-    "Model",
-    "CreateModel",
-    "RegisterModel",
-    "Transform",
-    "EndpointConfig",
-    "Endpoint",
-]
 ParameterType = Literal["String", "Integer", "Float", "Boolean"]
 ComparisonType = Literal[
     "Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo"

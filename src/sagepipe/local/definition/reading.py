@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
@@ -26,23 +26,12 @@ from sagepipe.local.definition.errors import (
 from sagepipe.local.definition.model import (
     KNOWN_STEP_TYPES,
     NO_LOCAL_MEANING,
+    ComparisonType,
     Definition,
 )
 
 # Discriminator values pydantic puts into an error's location; they are not JSON keys.
-_TAGS = frozenset(
-    (
-        *KNOWN_STEP_TYPES,
-        "Equals",
-        "GreaterThan",
-        "GreaterThanOrEqualTo",
-        "LessThan",
-        "LessThanOrEqualTo",
-        "In",
-        "Not",
-        "Or",
-    )
-)
+_TAGS = frozenset((*KNOWN_STEP_TYPES, *get_args(ComparisonType), "In", "Not", "Or"))
 
 
 def read_definition(text_or_path: str | Path, *, source: str | None = None) -> Definition:
