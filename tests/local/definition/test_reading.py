@@ -105,6 +105,19 @@ def test_describe_pipeline_response_and_sdk_string_forms(tmp_path: Path) -> None
     assert _dumped(read_definition(path)) == raw
 
 
+def test_sdk_3_definition_with_mlflow_config_and_no_experiment_config() -> None:
+    # SDK 3.x's Pipeline.definition() adds MlflowConfig and writes a missing experiment
+    # config as null.
+    raw = sdk_definition()
+    raw["PipelineExperimentConfig"] = None
+    raw["MlflowConfig"] = {"MlflowResourceArn": None, "MlflowExperimentName": "exp"}
+    definition = read_definition(json.dumps(raw), source="sdk3.json")
+    assert definition.PipelineExperimentConfig is None
+    assert definition.MlflowConfig is not None
+    assert definition.MlflowConfig.MlflowExperimentName == "exp"
+    assert _dumped(definition) == raw
+
+
 def _message(error: type[Exception], value: Any) -> str:
     with pytest.raises(error) as caught:
         definition_from_json(value, source="d.json")
@@ -158,9 +171,10 @@ def test_unknown_step_type_names_step_and_path() -> None:
     raw["Steps"][3]["Arguments"]["IfSteps"][2]["Arguments"]["IfSteps"][0]["Type"] = "Transfrom"
     assert _message(UnknownStepTypeError, raw) == (
         "d.json: $.Steps[3].Arguments.IfSteps[2].Arguments.IfSteps[0].Type: step 'BatchScore' "
-        "has type 'Transfrom', which is not a SageMaker step type; known: Processing, Training, "
-        "Model, CreateModel, RegisterModel, Transform, EndpointConfig, Endpoint, Condition, "
-        "Fail, Lambda, EMR, Callback, ClarifyCheck, QualityCheck, Tuning, AutoML, NotebookJob"
+        "has type 'Transfrom', which is not a step type sagepipe knows; known: Processing, "
+        "Training, Model, CreateModel, RegisterModel, Transform, EndpointConfig, Endpoint, "
+        "Condition, Fail, Lambda, EMR, Callback, ClarifyCheck, QualityCheck, Tuning, AutoML, "
+        "NotebookJob"
     )
 
 

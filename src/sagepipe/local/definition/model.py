@@ -101,6 +101,13 @@ class ExperimentConfig(_Closed):
     TrialName: Any
 
 
+class MlflowSettings(_Closed):
+    """``MlflowConfig``, which the SageMaker Python SDK 3.x writes (its values may be null)."""
+
+    MlflowResourceArn: Any = None
+    MlflowExperimentName: Any = None
+
+
 class StepCacheConfig(_Closed):
     """A step's ``CacheConfig``; ``ExpireAfter`` is an ISO 8601 duration."""
 
@@ -236,6 +243,7 @@ class Definition(_Closed):
     Metadata: dict[str, Any] = Field(default_factory=dict)
     Parameters: tuple[ParameterDeclaration, ...] = ()
     PipelineExperimentConfig: ExperimentConfig | None = None
+    MlflowConfig: MlflowSettings | None = None
     Steps: tuple[Step, ...]
 
     def placed_steps(self) -> Iterator[PlacedStep]:

@@ -103,8 +103,8 @@ def _check_step_types(definition: dict[str, Any], source: str, root: str) -> Non
             refused.append(f"{name!r} ({step_type}) at {path}")
         elif isinstance(step_type, str) and step_type not in KNOWN_STEP_TYPES:
             raise UnknownStepTypeError(
-                f"{source}: {path}.Type: step {name!r} has type {step_type!r}, which is not a "
-                f"SageMaker step type; known: {', '.join(KNOWN_STEP_TYPES + NO_LOCAL_MEANING)}"
+                f"{source}: {path}.Type: step {name!r} has type {step_type!r}, which is not a step "
+                f"type sagepipe knows; known: {', '.join(KNOWN_STEP_TYPES + NO_LOCAL_MEANING)}"
             )
     if refused:
         raise UnsupportedStepTypeError(
