@@ -105,6 +105,26 @@ def test_describe_pipeline_response_and_sdk_string_forms(tmp_path: Path) -> None
     assert _dumped(read_definition(path)) == raw
 
 
+def test_problems_inside_a_describe_pipeline_response_name_their_path() -> None:
+    raw = sdk_definition()
+    raw["Steps"][1].pop("Arguments")
+    response = {"PipelineName": "sdk", "PipelineDefinition": json.dumps(raw)}
+    with pytest.raises(DefinitionReadError) as caught:
+        read_definition(json.dumps(response), source="describe.json")
+    assert str(caught.value) == (
+        "describe.json: $.PipelineDefinition.Steps[1].Arguments: is required"
+    )
+    raw = sdk_definition()
+    raw["Steps"][0]["Type"] = "Lambda"
+    response["PipelineDefinition"] = json.dumps(raw)
+    with pytest.raises(
+        UnsupportedStepTypeError,
+        match=r"'Preprocess' \(Lambda\) at "
+        r"\$\.PipelineDefinition\.Steps\[0\]",
+    ):
+        read_definition(json.dumps(response), source="describe.json")
+
+
 def test_sdk_3_definition_with_mlflow_config_and_no_experiment_config() -> None:
     # SDK 3.x's Pipeline.definition() adds MlflowConfig and writes a missing experiment
     # config as null.

@@ -139,8 +139,8 @@ class ExecutionOrder:
         self._not_run.update(names)
 
     def choose(self, condition: str, outcome: bool) -> None:
-        """Record a condition's outcome: the other branch is not run. Call before
-        ``done(condition)``."""
+        """Record a condition's outcome: the other branch is not run. Call before the
+        ``get_ready()`` that follows ``done(condition)``."""
         self.not_run(self._graph.branch(condition, "ElseSteps" if outcome else "IfSteps"))
 
     @property
