@@ -151,3 +151,18 @@ def test_parameters_and_experiment_config_match_the_sdk(
     assert definition["PipelineExperimentConfig"] == sdk_definition["PipelineExperimentConfig"]
     by_name = sorted(sdk_definition["Parameters"], key=lambda p: p["Name"])
     assert definition["Parameters"] == by_name
+
+
+@pytest.mark.slow
+def test_the_sdk_definition_reads_and_passes_the_local_checks(
+    sdk_definition: dict[str, Any],
+) -> None:
+    # What the SDK itself writes is what the local engine's reader must take (issue 13).
+    from sagepipe.local.definition.checks import definition_problems
+    from sagepipe.local.definition.reading import definition_from_json
+
+    definition = definition_from_json(sdk_definition, source="the SDK's definition")
+    assert definition_problems(definition) == []
+    assert [s.Name for s in definition.Steps] == [s["Name"] for s in sdk_definition["Steps"]]
+    dumped = json.loads(json.dumps(definition.model_dump(mode="json", exclude_unset=True)))
+    assert dumped == sdk_definition

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from sagepipe.local.definition.conditions import evaluate_conditions, values_equal
 from sagepipe.local.definition.errors import ConditionEvaluationError, JsonPathError
-from sagepipe.local.definition.model import Condition
+from sagepipe.local.definition.model import AnyCondition
 from sagepipe.local.definition.reading import definition_from_json
 from sagepipe.local.errors import ExpressionEvaluationError
 from sagepipe.local.evaluation import EvaluationContext
@@ -18,7 +18,7 @@ from sagepipe.local.evaluation import EvaluationContext
 from .sdk_shaped import sdk_definition
 
 REPORT = {"metrics": {"accuracy": {"value": 0.82}, "per_class": [{"f1": 0.5}, {"f1": 0.9}]}}
-PARSE = TypeAdapter(Condition)
+PARSE: TypeAdapter[AnyCondition] = TypeAdapter(AnyCondition)
 
 
 def _context(**parameters: Any) -> EvaluationContext:
@@ -104,8 +104,10 @@ def test_in_not_or() -> None:
     assert _holds({"Type": "In", "QueryValue": 1, "Values": ["1", True]}) is False
     false = {"Type": "Equals", "LeftValue": 1, "RightValue": 2}
     true = {"Type": "Equals", "LeftValue": {"Get": "Parameters.Flag"}, "RightValue": True}
+    # SDK 2.2xx writes the negated condition under "Condition", earlier SDKs "Expression".
+    assert _holds({"Type": "Not", "Condition": false}) is True
     assert _holds({"Type": "Not", "Expression": false}) is True
-    assert _holds({"Type": "Not", "Expression": true}) is False
+    assert _holds({"Type": "Not", "Condition": true}) is False
     assert _holds({"Type": "Or", "Conditions": [false, true]}) is True
     assert _holds({"Type": "Or", "Conditions": [false, false]}) is False
     assert _holds({"Type": "Or", "Conditions": []}) is False
@@ -146,6 +148,10 @@ def test_values_that_cannot_be_ordered() -> None:
     )
     with pytest.raises(ConditionEvaluationError, match=r"LeftValue is a boolean \(True\)"):
         _compare("LessThan", True, 2)
+    with pytest.raises(ConditionEvaluationError, match=r"Conditions\[0\]\.Condition:"):
+        _holds(
+            {"Type": "Not", "Condition": {"Type": "LessThan", "LeftValue": "a", "RightValue": 1}}
+        )
     with pytest.raises(ConditionEvaluationError, match=r"Conditions\[0\]\.Expression:"):
         _holds(
             {"Type": "Not", "Expression": {"Type": "LessThan", "LeftValue": None, "RightValue": 1}}

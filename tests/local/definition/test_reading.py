@@ -252,6 +252,13 @@ def test_steps_with_no_local_meaning_are_all_listed() -> None:
             ".Expression.Values: is required",
         ),
         (
+            lambda d: d["Steps"][3]["Arguments"]["IfSteps"][2]["Arguments"]["Conditions"][0][
+                "Conditions"
+            ][1].update(Condition={"Type": "Equals", "LeftValue": 1, "RightValue": 1}),
+            "d.json: $.Steps[3].Arguments.IfSteps[2].Arguments.Conditions[0].Conditions[1]: a Not "
+            "condition has exactly one of Condition or Expression",
+        ),
+        (
             lambda d: d["Parameters"][2].update(DefaultValue="10"),
             "d.json: $.Parameters[2]: parameter 'Epochs' is Integer but its DefaultValue '10' "
             "is not",

@@ -138,7 +138,7 @@ def _reference_problem(
 
 def _json_get_problems(step: JobStep | ConditionStep | FailStep) -> list[str]:
     if isinstance(step, ConditionStep):
-        value: object = [c.model_dump() for c in step.Arguments.Conditions]
+        value: object = [c.model_dump(exclude_unset=True) for c in step.Arguments.Conditions]
         root = "Arguments.Conditions"
     elif isinstance(step, FailStep):
         value, root = step.Arguments.ErrorMessage, "Arguments.ErrorMessage"

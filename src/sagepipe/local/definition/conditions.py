@@ -5,7 +5,8 @@ Operands are evaluated first (:func:`sagepipe.local.evaluation.evaluate`: parame
 the context's property file reader), then compared:
 
 * the step's ``Conditions`` all hold (SageMaker ANDs them); ``Or`` holds when one of its
-  ``Conditions`` does, ``Not`` when its ``Expression`` does not;
+  ``Conditions`` does, ``Not`` when its ``Condition`` (``Expression`` in earlier SDKs) does
+  not;
 * ``Equals`` (and ``In``, which is ``Equals`` against each of ``Values``): numbers compare by
   value (``1`` equals ``1.0``); other values are equal only when of the same JSON type and
   equal (``"1"`` is not ``1``, ``true`` is not ``1``);
@@ -25,8 +26,8 @@ from typing import Any
 
 from sagepipe.local.definition.errors import ConditionEvaluationError
 from sagepipe.local.definition.model import (
+    AnyCondition,
     Comparison,
-    Condition,
     InCondition,
     NotCondition,
     OrCondition,
@@ -42,7 +43,7 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def evaluate_conditions(
-    conditions: Sequence[Condition], context: EvaluationContext, where: str
+    conditions: Sequence[AnyCondition], context: EvaluationContext, where: str
 ) -> bool:
     """Whether all of a condition step's ``Conditions`` hold (every one is evaluated, so an
     error in any of them is reported).
@@ -63,10 +64,11 @@ def evaluate_conditions(
     return all(results)
 
 
-def evaluate_condition(condition: Condition, context: EvaluationContext, where: str) -> bool:
+def evaluate_condition(condition: AnyCondition, context: EvaluationContext, where: str) -> bool:
     """Whether one condition holds (see :func:`evaluate_conditions`)."""
     if isinstance(condition, NotCondition):
-        return not evaluate_condition(condition.Expression, context, f"{where}.Expression")
+        key = "Condition" if condition.Condition is not None else "Expression"
+        return not evaluate_condition(condition.negated, context, f"{where}.{key}")
     if isinstance(condition, OrCondition):
         results = [
             evaluate_condition(inner, context, f"{where}.Conditions[{index}]")

@@ -151,20 +151,36 @@ class InCondition(_Closed):
 
 
 class NotCondition(_Closed):
-    """``Not``: the negation of ``Expression``."""
+    """``Not``: the negation of one condition, under ``Condition`` (as the SageMaker Python
+    SDK 2.2xx writes it) or ``Expression`` (as earlier SDKs did)."""
 
     Type: Literal["Not"]
-    Expression: Condition
+    Condition: AnyCondition | None = None
+    Expression: AnyCondition | None = None
+
+    @model_validator(mode="after")
+    def _one_operand(self) -> NotCondition:
+        if (self.Condition is None) == (self.Expression is None):
+            raise ValueError("a Not condition has exactly one of Condition or Expression")
+        return self
+
+    @property
+    def negated(self) -> AnyCondition:
+        """The condition this one negates."""
+        found = self.Condition if self.Condition is not None else self.Expression
+        if found is None:  # the validator refuses this; mypy cannot know it
+            raise ValueError("a Not condition has exactly one of Condition or Expression")
+        return found
 
 
 class OrCondition(_Closed):
     """``Or``: true when one of ``Conditions`` is."""
 
     Type: Literal["Or"]
-    Conditions: tuple[Condition, ...]
+    Conditions: tuple[AnyCondition, ...]
 
 
-Condition = Annotated[
+AnyCondition = Annotated[
     Comparison | InCondition | NotCondition | OrCondition, Field(discriminator="Type")
 ]
 
@@ -190,7 +206,7 @@ class ConditionArguments(_Closed):
     """A condition step's ``Arguments``: all ``Conditions`` true runs ``IfSteps``, else
     ``ElseSteps``."""
 
-    Conditions: tuple[Condition, ...]
+    Conditions: tuple[AnyCondition, ...]
     IfSteps: tuple[Step, ...] = ()
     ElseSteps: tuple[Step, ...] = ()
 

@@ -50,7 +50,7 @@ def step_references(step: JobStep | ConditionStep | FailStep) -> Iterator[Refere
     """The references of one step's own ``Arguments`` (a condition's branches are steps of
     their own)."""
     if isinstance(step, ConditionStep):
-        conditions = [c.model_dump() for c in step.Arguments.Conditions]
+        conditions = [c.model_dump(exclude_unset=True) for c in step.Arguments.Conditions]
         yield from references_in(conditions, "Arguments.Conditions")
     elif isinstance(step, FailStep):
         yield from references_in(step.Arguments.ErrorMessage, "Arguments.ErrorMessage")
