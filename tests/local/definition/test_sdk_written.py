@@ -5,12 +5,11 @@ environment (``tests/sagemaker/sdk_env.py``) against the moto server."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.sagemaker.sdk_env import SDK_VERSION, SdkUnavailable, sdk_env, sdk_python
+from tests.sagemaker.sdk_env import run_sdk_script
 
 from sagepipe.local.definition.checks import check_definition
 from sagepipe.local.definition.parameters import bind_parameters
@@ -23,22 +22,9 @@ SCRIPT = Path(__file__).parent / "resources" / "sdk_control_flow.py"
 def sdk_written(
     request: pytest.FixtureRequest, moto_s3: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    cache = Path(request.config.cache.mkdir(f"sagemaker-sdk-{SDK_VERSION}"))
-    try:
-        python = sdk_python(cache)
-    except SdkUnavailable as exc:
-        pytest.skip(f"the SageMaker SDK cannot be installed here (no package index?): {exc}")
     work = tmp_path_factory.mktemp("sdk-control-flow")
     out = work / "definition.json"
-    done = subprocess.run(
-        [str(python), str(SCRIPT), str(out)],
-        env=sdk_env(work, moto_s3),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
+    run_sdk_script(request, moto_s3, work, SCRIPT, str(out))
     return out
 
 
