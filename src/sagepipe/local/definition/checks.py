@@ -32,6 +32,7 @@ from sagepipe.local.definition.references import (
     Reference,
     json_gets_in,
     references_in,
+    step_arguments,
     step_references,
 )
 
@@ -137,13 +138,7 @@ def _reference_problem(
 
 
 def _json_get_problems(step: JobStep | ConditionStep | FailStep) -> list[str]:
-    if isinstance(step, ConditionStep):
-        value: object = [c.model_dump(exclude_unset=True) for c in step.Arguments.Conditions]
-        root = "Arguments.Conditions"
-    elif isinstance(step, FailStep):
-        value, root = step.Arguments.ErrorMessage, "Arguments.ErrorMessage"
-    else:
-        value, root = step.Arguments, "Arguments"
+    root, value = step_arguments(step)
     problems: list[str] = []
     for path, body in json_gets_in(value, root):
         if not isinstance(body, dict) or set(body) != {"PropertyFile", "Path"}:

@@ -46,16 +46,21 @@ def references_in(value: Any, path: str) -> Iterator[Reference]:
             yield from references_in(item, f"{path}[{index}]")
 
 
-def step_references(step: JobStep | ConditionStep | FailStep) -> Iterator[Reference]:
-    """The references of one step's own ``Arguments`` (a condition's branches are steps of
-    their own)."""
+def step_arguments(step: JobStep | ConditionStep | FailStep) -> tuple[str, Any]:
+    """Where a step's own expressions live: ``(path, JSON value)`` (a condition's branches are
+    steps of their own, so only its ``Conditions`` count)."""
     if isinstance(step, ConditionStep):
         conditions = [c.model_dump(exclude_unset=True) for c in step.Arguments.Conditions]
-        yield from references_in(conditions, "Arguments.Conditions")
-    elif isinstance(step, FailStep):
-        yield from references_in(step.Arguments.ErrorMessage, "Arguments.ErrorMessage")
-    else:
-        yield from references_in(step.Arguments, "Arguments")
+        return "Arguments.Conditions", conditions
+    if isinstance(step, FailStep):
+        return "Arguments.ErrorMessage", step.Arguments.ErrorMessage
+    return "Arguments", step.Arguments
+
+
+def step_references(step: JobStep | ConditionStep | FailStep) -> Iterator[Reference]:
+    """The references of one step's own arguments (see :func:`step_arguments`)."""
+    path, value = step_arguments(step)
+    yield from references_in(value, path)
 
 
 def json_gets_in(value: Any, path: str) -> Iterator[tuple[str, Any]]:
