@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from sagepipe.errors import PipelineDefinitionError
+from sagepipe.errors import PipelineDefinitionError, PropertyPathError
 
 JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 
@@ -86,23 +86,32 @@ class Parameter(Expression):
 
     def coerce(self, raw: str) -> str | int | float | bool:
         """Convert a command-line value (``--param NAME=VALUE``) to this parameter's type."""
-        try:
-            if self.parameter_type == "Integer":
-                return int(raw)
-            if self.parameter_type == "Float":
-                return float(raw)
-        except ValueError:
+        return coerce_parameter_value(self.name, self.parameter_type, raw)
+
+
+def coerce_parameter_value(name: str, parameter_type: str, raw: str) -> str | int | float | bool:
+    """Convert the text of a parameter value (``--param NAME=VALUE``) to ``parameter_type``.
+
+    Raises:
+        PipelineDefinitionError: ``raw`` is not a value of that type.
+    """
+    try:
+        if parameter_type == "Integer":
+            return int(raw)
+        if parameter_type == "Float":
+            return float(raw)
+    except ValueError:
+        raise PipelineDefinitionError(
+            f"parameter {name!r} is {parameter_type}; {raw!r} is not one"
+        ) from None
+    if parameter_type == "Boolean":
+        lowered = raw.lower()
+        if lowered not in ("true", "false"):
             raise PipelineDefinitionError(
-                f"parameter {self.name!r} is {self.parameter_type}; {raw!r} is not one"
-            ) from None
-        if self.parameter_type == "Boolean":
-            lowered = raw.lower()
-            if lowered not in ("true", "false"):
-                raise PipelineDefinitionError(
-                    f"parameter {self.name!r} is Boolean; use true or false, not {raw!r}"
-                )
-            return lowered == "true"
-        return raw
+                f"parameter {name!r} is Boolean; use true or false, not {raw!r}"
+            )
+        return lowered == "true"
+    return raw
 
 
 def ParameterString(name: str, default: str) -> Parameter:
@@ -308,3 +317,45 @@ def _parse_get(text: str, parameters: Mapping[str, Parameter]) -> Expression:
     if step_match is None:
         raise PipelineDefinitionError(f"cannot read step reference {text!r}")
     return PropertyRef(step_match.group(1), step_match.group(2))
+
+
+_PATH_TOKEN = re.compile(r"\.?([A-Za-z0-9_]+)|\[(?:'([^']*)'|\"([^\"]*)\"|(\d+))\]")
+
+
+@dataclass(frozen=True)
+class PathToken:
+    """One step of a step property path, as the SageMaker SDK writes it.
+
+    Attributes:
+        kind: ``member`` (``.ModelArtifacts``), ``key`` (``['train']``: a map entry, or the
+            list item with that name) or ``index`` (``[0]``).
+        key: The member name or key, or the index.
+    """
+
+    kind: Literal["member", "key", "index"]
+    key: str | int
+
+
+def property_path_tokens(path: str) -> tuple[PathToken, ...]:
+    """Split ``ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri`` into its tokens.
+
+    Raises:
+        PropertyPathError: The path is not dotted names, ``['key']`` and ``[index]``.
+    """
+    tokens: list[PathToken] = []
+    position = 0
+    while position < len(path):
+        match = _PATH_TOKEN.match(path, position)
+        if match is None or match.end() == position:
+            raise PropertyPathError(
+                f"cannot read the property path {path!r} at position {position}"
+            )
+        member, single, double, index = match.groups()
+        if member is not None:
+            tokens.append(PathToken("member", member))
+        elif index is not None:
+            tokens.append(PathToken("index", int(index)))
+        else:
+            tokens.append(PathToken("key", single if single is not None else double))
+        position = match.end()
+    return tuple(tokens)

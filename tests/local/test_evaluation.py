@@ -113,3 +113,32 @@ def test_property_tokens() -> None:
     ]
     with pytest.raises(ExpressionEvaluationError):
         property_tokens("Outputs[oops]")
+
+
+def test_property_tokens_index_a_list(context: EvaluationContext) -> None:
+    assert property_tokens("FinalMetricDataList[0].Value") == ["FinalMetricDataList", 0, "Value"]
+    metrics = {"FinalMetricDataList": [{"MetricName": "loss", "Value": 0.5}]}
+    indexed = EvaluationContext(parameters={}, properties={"train": metrics})
+    value = {"Get": "Steps.train.FinalMetricDataList[0].Value"}
+    assert evaluate(value, indexed, "here") == 0.5
+    with pytest.raises(ExpressionEvaluationError, match=r"has no property 1"):
+        evaluate({"Get": "Steps.train.FinalMetricDataList[1].Value"}, indexed, "here")
+
+
+def test_json_get_reads_a_property_file_through_the_reader() -> None:
+    value = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.eval.PropertyFiles.Report"},
+            "Path": "metrics.mse.value",
+        }
+    }
+    read: list[tuple[str, str]] = []
+
+    def reader(step: str, name: str) -> object:
+        read.append((step, name))
+        return {"metrics": {"mse": {"value": 1.5}}}
+
+    with_files = EvaluationContext(parameters={}, property_file=reader)
+    joined = {"Std:Join": {"On": "=", "Values": ["mse", value]}}
+    assert evaluate(joined, with_files, "here") == "mse=1.5"
+    assert read == [("eval", "Report")]

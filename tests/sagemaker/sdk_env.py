@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 SDK_REQUIREMENT = "sagemaker==2.257.7"
 SDK_VERSION = SDK_REQUIREMENT.split("==")[1]
@@ -51,6 +52,32 @@ def sdk_python(directory: Path) -> Path:
     if _version(python) != SDK_VERSION:
         raise SdkUnavailable(f"{venv} does not hold {SDK_REQUIREMENT} after installing it")
     return python
+
+
+def run_sdk_script(request: Any, endpoint: str, work: Path, script: Path, *args: str) -> None:
+    """Run ``script`` with the SDK's Python (its environment cached by pytest), offline against
+    the moto server at ``endpoint``; the calling test is skipped when the SDK cannot be
+    installed, and fails with the script's error output when the script fails.
+
+    Args:
+        request: The test's ``pytest.FixtureRequest`` (for its cache).
+    """
+    import pytest
+
+    cache = Path(request.config.cache.mkdir(f"sagemaker-sdk-{SDK_VERSION}"))
+    try:
+        python = sdk_python(cache)
+    except SdkUnavailable as exc:
+        pytest.skip(f"the SageMaker SDK cannot be installed here (no package index?): {exc}")
+    done = subprocess.run(
+        [str(python), str(script), *args],
+        env=sdk_env(work, endpoint),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
 
 
 def sdk_env(directory: Path, endpoint: str) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 
 from sagepipe.sagemaker import CompiledPipeline
 
-from .sdk_env import SdkUnavailable, reference_spec, sdk_env, sdk_python
+from .sdk_env import reference_spec, run_sdk_script
 
 RESOURCES = Path(__file__).parent / "resources"
 
@@ -59,24 +58,11 @@ def sdk_definition(
     moto_s3: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
-    cache = Path(request.config.cache.mkdir("sagemaker-sdk-2.257.7"))
-    try:
-        python = sdk_python(cache)
-    except SdkUnavailable as exc:
-        pytest.skip(f"the SageMaker SDK cannot be installed here (no package index?): {exc}")
     work = tmp_path_factory.mktemp("sdk")
     spec = work / "spec.json"
     spec.write_text(json.dumps(reference_spec(compiled_example.definition)))
     out = work / "definition.json"
-    done = subprocess.run(
-        [str(python), str(RESOURCES / "sdk_reference.py"), str(spec), str(out)],
-        env=sdk_env(work, moto_s3),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
+    run_sdk_script(request, moto_s3, work, RESOURCES / "sdk_reference.py", str(spec), str(out))
     definition: dict[str, Any] = json.loads(out.read_text())
     return definition
 
@@ -151,3 +137,18 @@ def test_parameters_and_experiment_config_match_the_sdk(
     assert definition["PipelineExperimentConfig"] == sdk_definition["PipelineExperimentConfig"]
     by_name = sorted(sdk_definition["Parameters"], key=lambda p: p["Name"])
     assert definition["Parameters"] == by_name
+
+
+@pytest.mark.slow
+def test_the_sdk_definition_reads_and_passes_the_local_checks(
+    sdk_definition: dict[str, Any],
+) -> None:
+    # What the SDK itself writes is what the local engine's reader must take (issue 13).
+    from sagepipe.local.definition.checks import definition_problems
+    from sagepipe.local.definition.reading import definition_from_json
+
+    definition = definition_from_json(sdk_definition, source="the SDK's definition")
+    assert definition_problems(definition) == []
+    assert [s.Name for s in definition.Steps] == [s["Name"] for s in sdk_definition["Steps"]]
+    dumped = json.loads(json.dumps(definition.model_dump(mode="json", exclude_unset=True)))
+    assert dumped == sdk_definition

@@ -4,7 +4,7 @@ The engine keeps every value an expression can read: the execution's parameters,
 properties each finished step recorded (nested dicts mirroring the Describe* responses, e.g.
 ``{"ModelArtifacts": {"S3ModelArtifacts": "s3://..."}}``) and the execution variables.
 Evaluation walks any JSON value and replaces each ``{"Get": ...}`` and ``{"Std:Join": ...}``
-with what it stands for.
+(and ``{"Std:JsonGet": ...}``, given a property file reader) with what it stands for.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagepipe.errors import did_you_mean
+from sagepipe.errors import PropertyPathError, did_you_mean
+from sagepipe.expressions import property_path_tokens
+from sagepipe.local.definition.jsonpath import read_json_path
 from sagepipe.local.errors import ExpressionEvaluationError
 
 _STEP_REF = re.compile(r"^([A-Za-z0-9_\-]+)\.(.+)$")
-_TOKEN = re.compile(r"\['([^']*)'\]|\[\"([^\"]*)\"\]|\.?([A-Za-z0-9_]+)")
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,16 @@ class EvaluationContext:
         execution: Execution variables by name (``PipelineExecutionId``...).
         step_value: Applied to each value read from a step's properties; the cache key uses
             it to replace URIs (which hold execution ids) by digests of their content.
+        property_file: Reads a property file (step name, ``PropertyFileName``) as parsed
+            JSON, for ``Std:JsonGet``; without it, ``Std:JsonGet`` is walked as plain JSON
+            (the engine's IR steps never hold one).
     """
 
     parameters: Mapping[str, Any]
     properties: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     execution: Mapping[str, str] = field(default_factory=dict)
     step_value: Callable[[Any], Any] | None = None
+    property_file: Callable[[str, str], Any] | None = None
 
 
 def evaluate(value: Any, context: EvaluationContext, where: str) -> Any:
@@ -62,6 +67,8 @@ def evaluate(value: Any, context: EvaluationContext, where: str) -> Any:
         on = evaluate(body.get("On", ""), context, where)
         parts = [join_text(evaluate(v, context, where)) for v in body.get("Values", [])]
         return join_text(on).join(parts)
+    if set(value) == {"Std:JsonGet"} and context.property_file is not None:
+        return _json_get(value["Std:JsonGet"], context.property_file, where)
     return {key: evaluate(item, context, where) for key, item in value.items()}
 
 
@@ -76,6 +83,19 @@ def join_text(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     return json.dumps(value, sort_keys=True)
+
+
+def _json_get(body: Any, read: Callable[[str, str], Any], where: str) -> Any:
+    target = body.get("PropertyFile") if isinstance(body, dict) else None
+    get = target.get("Get") if isinstance(target, dict) else None
+    step, marker, name = str(get).removeprefix("Steps.").partition(".PropertyFiles.")
+    path = body.get("Path") if isinstance(body, dict) else None
+    if not (isinstance(get, str) and get.startswith("Steps.") and marker and isinstance(path, str)):
+        raise ExpressionEvaluationError(
+            f"{where}: Std:JsonGet needs {{'PropertyFile': {{'Get': "
+            f"'Steps.<step>.PropertyFiles.<name>'}}, 'Path': <JSON path>}}, got {body!r}"
+        )
+    return read_json_path(read(step, name), path, f"{where} (property file {name!r} of {step!r})")
 
 
 def _get(reference: str, context: EvaluationContext, where: str) -> Any:
@@ -119,27 +139,25 @@ def _step_property(rest: str, context: EvaluationContext, where: str) -> Any:
     current: Any = context.properties[step_name]
     walked = f"Steps.{step_name}"
     for token in property_tokens(path, where):
+        if isinstance(token, int) and isinstance(current, list) and token < len(current):
+            current = current[token]
+            walked += f"[{token}]"
+            continue
         if not isinstance(current, Mapping) or token not in current:
             have = sorted(current) if isinstance(current, Mapping) else []
             raise ExpressionEvaluationError(
                 f"{where} reads Steps.{rest}, but {walked} has no property {token!r}"
-                f"{did_you_mean(token, have)}; it has: {', '.join(have) or 'nothing'}"
+                f"{did_you_mean(str(token), have)}; it has: {', '.join(have) or 'nothing'}"
             )
         current = current[token]
-        walked += f"['{token}']" if not token.isidentifier() else f".{token}"
+        walked += f"['{token}']" if not str(token).isidentifier() else f".{token}"
     return current
 
 
-def property_tokens(path: str, where: str = "a property path") -> list[str]:
-    """Split ``ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri`` into its keys."""
-    tokens: list[str] = []
-    position = 0
-    while position < len(path):
-        match = _TOKEN.match(path, position)
-        if match is None or match.end() == position:
-            raise ExpressionEvaluationError(
-                f"{where}: cannot read the property path {path!r} at position {position}"
-            )
-        tokens.append(next(group for group in match.groups() if group is not None))
-        position = match.end()
-    return tokens
+def property_tokens(path: str, where: str = "a property path") -> list[str | int]:
+    """Split ``ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri`` into its keys
+    (``[0]`` gives the index ``0``)."""
+    try:
+        return [token.key for token in property_path_tokens(path)]
+    except PropertyPathError as exc:
+        raise ExpressionEvaluationError(f"{where}: {exc}") from None

@@ -11,11 +11,11 @@ expression; other fields need one of their type.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from sagepipe.errors import did_you_mean
+from sagepipe import service_model
+from sagepipe.errors import PropertyPathError, did_you_mean
 from sagepipe.sagemaker.validation import service
 
 _PARAMETER_KINDS = {
@@ -35,7 +35,6 @@ _EXECUTION = frozenset(
         "StartDateTime",
     }
 )
-_TOKEN = re.compile(r"\.?([A-Za-z0-9_]+)|\[(?:'([^']*)'|(\d+))\]")
 
 
 @dataclass(frozen=True)
@@ -255,31 +254,13 @@ class ArgumentChecker:
             return None
         if step_type not in service.STEP_APIS:
             return Placeholder("any", get)
-        current = service.response_shape(service.STEP_APIS[step_type][1])
-        position = 0
-        while position < len(property_path):
-            match = _TOKEN.match(property_path, position)
-            if match is None:
-                self.problem(path, f"cannot read the property path of {get}")
-                return None
-            position = match.end()
-            spec = service.shape(current)
-            if match.group(1) is not None:
-                member = spec.get("members", {}).get(match.group(1))
-                if member is None:
-                    members = spec.get("members", {})
-                    self.problem(
-                        path,
-                        f"{get}: a {step_type} step has no property {match.group(1)!r} here"
-                        f"{did_you_mean(match.group(1), members)}",
-                    )
-                    return None
-                current = member["shape"]
-            elif spec["type"] in ("list", "map"):
-                current = spec["member" if spec["type"] == "list" else "value"]["shape"]
-            else:
-                self.problem(path, f"{get}: {current} cannot be indexed")
-                return None
+        try:
+            current = service_model.property_shape(
+                step_type, service.STEP_APIS[step_type][1], property_path
+            )
+        except PropertyPathError as exc:
+            self.problem(path, f"{get}: {exc}")
+            return None
         final = service.shape(current)["type"]
         return Placeholder(_SHAPE_KINDS.get(final, final), get)
 

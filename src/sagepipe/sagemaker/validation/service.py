@@ -1,7 +1,7 @@
-"""SageMaker's API model, as botocore ships it: shapes, request shapes, response shapes.
+"""SageMaker's API model for validation: the shapes (from the leaf
+:mod:`sagepipe.service_model`), the members the service fills in, lengths and patterns.
 
-Loaded once per process with ``botocore.loaders`` (offline: the model is a file inside
-botocore). Patterns in the model are Java regular expressions; the few Unicode classes they
+Patterns in the model are Java regular expressions; the few Unicode classes they
 use (``\\p{L}``, ``\\p{N}``...) are translated to looser Python classes, so a translated pattern
 never rejects a value the service accepts. A pattern that still does not compile is not
 checked; :data:`UNCHECKED_PATTERNS` lists those shapes.
@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
 
-#: The API whose request a step's ``Arguments`` is, and the response its properties mirror.
-STEP_APIS: dict[str, tuple[str, str]] = {
-    "Training": ("CreateTrainingJob", "DescribeTrainingJob"),
-    "Processing": ("CreateProcessingJob", "DescribeProcessingJob"),
-    "Transform": ("CreateTransformJob", "DescribeTransformJob"),
-    "Model": ("CreateModel", "DescribeModel"),
-    "RegisterModel": ("CreateModelPackage", "DescribeModelPackage"),
-    "EndpointConfig": ("CreateEndpointConfig", "DescribeEndpointConfig"),
-    "Endpoint": ("CreateEndpoint", "DescribeEndpoint"),
-}
+from sagepipe.service_model import (
+    STEP_APIS,
+    request_shape,
+    response_shape,
+    service_model,
+    shape,
+)
+
+__all__ = [
+    "SERVICE_FILLED",
+    "STEP_APIS",
+    "UNCHECKED_PATTERNS",
+    "max_length",
+    "pattern",
+    "request_shape",
+    "response_shape",
+    "service_model",
+    "shape",
+]
 
 #: Required request members that SageMaker Pipelines fills in at run time (job and model
 #: names are generated per execution).
@@ -46,31 +54,6 @@ _JAVA_CLASSES = {
     "Alnum": "a-zA-Z0-9",
 }
 _JAVA_CLASS = re.compile(r"\\p\{(\w+)\}")
-
-
-@functools.cache
-def service_model() -> dict[str, Any]:
-    """botocore's ``sagemaker`` service model (``service-2``)."""
-    import botocore.loaders
-
-    model: dict[str, Any] = botocore.loaders.create_loader().load_service_model(
-        "sagemaker", "service-2"
-    )
-    return model
-
-
-def shape(name: str) -> dict[str, Any]:
-    found: dict[str, Any] = service_model()["shapes"][name]
-    return found
-
-
-def request_shape(api: str) -> str:
-    """Name of the request shape of ``api`` (e.g. ``CreateTrainingJobRequest``)."""
-    return str(service_model()["operations"][api]["input"]["shape"])
-
-
-def response_shape(api: str) -> str:
-    return str(service_model()["operations"][api]["output"]["shape"])
 
 
 def max_length(shape_name: str) -> int:
