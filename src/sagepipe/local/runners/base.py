@@ -9,9 +9,10 @@ the IR step. :meth:`Runner.run` runs in the step's own process, from the resolve
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
+from sagepipe.local.calls.base import StepOutcome as StepOutcome
 from sagepipe.local.layout import StepLayout
 from sagepipe.local.protocol import OptMlMode, StepRequest
 from sagepipe.local.records import MetricPoint
@@ -43,23 +44,6 @@ class StepContext:
     log: Callable[[str], None]
     opt_ml_mode: OptMlMode
     record_metrics: Callable[[list[MetricPoint]], None]
-
-
-@dataclass
-class StepOutcome:
-    """What a successful step produced.
-
-    Attributes:
-        properties: Its properties, shaped like the SageMaker Describe* response.
-        outputs: ``[{"uri": ..., "objects": n}]`` for each output it uploaded.
-        warnings: Warnings shown at the end of the step.
-        process_seconds: How long its own work (script or job) ran.
-    """
-
-    properties: dict[str, Any]
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    process_seconds: float | None = None
 
 
 class Runner(Protocol):

@@ -1,0 +1,77 @@
+"""Which local runtime stands in for a container image.
+
+SageMaker runs each job or model in a container image; locally, the images sagepipe knows map
+to a Python runtime on this machine (this interpreter, or the per-requirements venv a job's
+``requirements.txt`` asks for). Anything else is refused before a run starts, naming the step
+and the image: its behaviour could not be reproduced.
+
+Known images (any account, region, partition domain, version, cpu/gpu and Python tag):
+
+- AWS Deep Learning Containers for PyTorch: ``<account>.dkr.ecr.<region>.<domain>/
+  pytorch-training:<version>-<cpu|gpu>-<py>[-...]`` and ``pytorch-inference:...``;
+- SageMaker's scikit-learn images: ``.../sagemaker-scikit-learn:<version>-cpu-py3``
+  (processing scripts run with this interpreter; scikit-learn must be installed here).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+RuntimeKind = Literal["pytorch-training", "pytorch-inference", "sklearn"]
+
+_ECR = (
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)"
+    r"\.(?P<domain>amazonaws\.com(?:\.cn)?|[a-z0-9.-]+)"
+)
+_PYTORCH = re.compile(
+    _ECR + r"/pytorch-(?P<scope>training|inference)"
+    r":(?P<version>\d+\.\d+(?:\.\d+)?)-(?P<processor>cpu|gpu)-(?P<py>py\d+)(?:-[A-Za-z0-9._-]+)?$"
+)
+_SKLEARN = re.compile(_ECR + r"/sagemaker-scikit-learn:(?P<version>[0-9.]+-[0-9]+)-cpu-py3$")
+
+
+@dataclass(frozen=True)
+class LocalRuntime:
+    """The local stand-in for one image.
+
+    Attributes:
+        kind: What the image is.
+        image: The image URI as the request names it.
+        framework_version: PyTorch's (or scikit-learn's) version in the image.
+        processor: ``cpu`` or ``gpu``.
+        py_version: The image's Python tag (``py310``).
+    """
+
+    kind: RuntimeKind
+    image: str
+    framework_version: str
+    processor: str
+    py_version: str
+
+
+def local_runtime(image: str) -> LocalRuntime | None:
+    """The runtime that stands in for ``image`` here, or ``None`` when none does."""
+    found = _PYTORCH.match(image)
+    if found is not None:
+        kind: RuntimeKind = (
+            "pytorch-training" if found["scope"] == "training" else "pytorch-inference"
+        )
+        return LocalRuntime(kind, image, found["version"], found["processor"], found["py"])
+    found = _SKLEARN.match(image)
+    if found is not None:
+        return LocalRuntime("sklearn", image, found["version"], "cpu", "py3")
+    return None
+
+
+def image_problem(step_name: str, field: str, image: object) -> str | None:
+    """One line saying why ``image`` cannot run here, or ``None`` (also for an image that is
+    still an expression: it is checked once evaluated)."""
+    if not isinstance(image, str) or local_runtime(image) is not None:
+        return None
+    return (
+        f"step {step_name!r}: {field} {image!r} has no local runtime; the local engine runs "
+        "the AWS Deep Learning Container images for PyTorch (pytorch-training, "
+        "pytorch-inference) and SageMaker's scikit-learn images"
+    )
