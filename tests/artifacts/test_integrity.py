@@ -179,7 +179,9 @@ def test_a_valid_multi_member_archive_is_read_whole(tmp_path: Path) -> None:
 
     stream = write_archive(tmp_path / "model.tar", MODEL, compression="").read_bytes()
     archive = tmp_path / "model.tar.gz"
-    archive.write_bytes(b"".join(gzip.compress(stream[i : i + 700_000]) for i in range(0, len(stream), 700_000)))
+    archive.write_bytes(
+        b"".join(gzip.compress(stream[i : i + 700_000]) for i in range(0, len(stream), 700_000))
+    )
     with archive.open("rb") as raw:
         reader = VerifiedGzipReader(raw, archive)
         assert reader.read() == stream

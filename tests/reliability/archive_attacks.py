@@ -397,7 +397,9 @@ def run_attack(attack: Attack, base: Path) -> AttackResult:
 
     def package(into: Path) -> object:
         # splice_min_bytes=0: the splicing path is tried first, as for a large model.
-        return package_model(archive, code, "inference.py", [], into / "out.tar.gz", splice_min_bytes=0)
+        return package_model(
+            archive, code, "inference.py", [], into / "out.tar.gz", splice_min_bytes=0
+        )
 
     package_outcome = _run(root, target, package)
     plain = None

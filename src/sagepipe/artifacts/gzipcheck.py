@@ -46,13 +46,10 @@ class CrcCounter:
         """Why the 8-byte gzip ``trailer`` does not match the bytes counted ("" when it does)."""
         stored_crc, stored_size = struct.unpack("<II", trailer)
         if stored_crc != self.crc:
-            return (
-                f"its data has CRC-32 {self.crc:#010x} but its trailer says {stored_crc:#010x}"
-            )
+            return f"its data has CRC-32 {self.crc:#010x} but its trailer says {stored_crc:#010x}"
         if stored_size != self.size & 0xFFFFFFFF:
             return (
-                f"it decodes to {self.size} bytes but its trailer says {stored_size} "
-                "(modulo 2^32)"
+                f"it decodes to {self.size} bytes but its trailer says {stored_size} (modulo 2^32)"
             )
         return ""
 

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from sagepipe.errors import SagepipeError
 
-
 MODE_MASK = 0o775
 """Permission bits a packaged member keeps: setuid, setgid, sticky and write-by-others are
 cleared (as ``tarfile``'s ``data`` filter does); group write (umask 002) is kept."""

@@ -4,9 +4,9 @@ The reader understands the formats real tools write (ustar, GNU long names, pax 
 global headers) and interprets them exactly as :mod:`tarfile` does, so what it checked is what
 ``tarfile`` would extract; it refuses what it does not handle (sparse members, volume headers,
 unknown member types) rather than guess. Member names come back normalised and checked by
-:class:`sagepipe.artifacts.safety.MemberChecker` (links included: against the links before them). Given a ``seek``, the reader skips member data
-it is not asked for instead of reading it (a parallel gzip reader then decodes without
-copying the data out).
+:class:`sagepipe.artifacts.safety.MemberChecker` (links against the links before them). Given
+a ``seek``, the reader skips member data it is not asked for instead of reading it; whoever
+must verify a checksum over every byte passes none.
 """
 
 from __future__ import annotations
