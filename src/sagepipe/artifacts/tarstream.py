@@ -34,7 +34,7 @@ _PLAIN_TYPES = (
     tarfile.BLKTYPE,
     tarfile.FIFOTYPE,
 )
-_SKIP_CHUNK = 1 << 20
+_SKIP_CHUNK = 4 << 20
 
 
 class ByteStream(Protocol):
