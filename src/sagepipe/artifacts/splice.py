@@ -7,7 +7,12 @@ deflate block boundary at or before the end of the kept members, and the rest (t
 bytes after that boundary, the new ``code/`` and the end-of-archive blocks) is compressed
 anew. The CRC of the kept part comes from the input's trailer (see
 :mod:`sagepipe.artifacts.crc32`), so the kept bytes are decoded once, in parallel, only to
-read every tar header and verify the input's checksum.
+read every tar header and verify the input's checksum: every decoded byte is read (in large
+buffers) into a CRC-32 that sagepipe computes and compares, with the length, against the
+trailer. rapidgzip's own check is not relied on (it does not run on every machine); a
+mismatch sends the input to the streaming path, which verifies member by member and refuses
+a corrupt one. So an input of several gzip members (one CRC over the whole stream cannot
+match the last member's trailer) is recompressed.
 
 The input is decoded by rapidgzip (parallel decompression of a single gzip stream); its
 checkpoints are the block boundaries to cut at. What is spliced is checked independently:
@@ -17,9 +22,10 @@ rapidgzip's (which makes all of it right). The new blocks use no dictionary.
 
 Anything this path does not handle returns ``None`` and the caller recompresses: inputs
 below :data:`SPLICE_MIN_BYTES`, plain tar, kept members after dropped ones, duplicates,
-links, special permission bits, vendor extensions, pax global headers, an input compressed
-worse than ``gzip -<level>`` by more than 1 %, and any error while decoding (the streaming
-path then reports it). Kept member headers are copied as stored.
+links, special permission bits or write-by-others (cleared when recompressed), vendor
+extensions, pax global headers, several gzip members, an input compressed worse than
+``gzip -<level>`` by more than 1 %, and any error while decoding or checksum mismatch (the
+streaming path then reports it). Kept member headers are copied as stored.
 """
 
 from __future__ import annotations
