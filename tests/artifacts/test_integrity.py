@@ -348,3 +348,21 @@ def test_tarfile_alone_does_not_notice(tmp_path: Path) -> None:
         assert member is not None and member.read() == MODEL[1].data
     with pytest.raises(gzip.BadGzipFile):
         gzip.decompress(archive.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\xffmodel.t",
+        b"\x1f\x8b\x08",
+        b"\x1f\x8b\x07" + bytes(7),
+    ],
+    ids=["inside-the-name", "inside-the-header", "not-deflate"],
+)
+def test_a_broken_header_is_refused(tmp_path: Path, data: bytes) -> None:
+    from sagepipe.artifacts.gzipcheck import VerifiedGzipReader
+
+    path = tmp_path / "x.tar.gz"
+    path.write_bytes(data)
+    with path.open("rb") as raw, pytest.raises(ArchiveFormatError, match=r"x\.tar\.gz"):
+        VerifiedGzipReader(raw, path).drain()

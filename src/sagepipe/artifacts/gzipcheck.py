@@ -155,6 +155,15 @@ class VerifiedGzipReader:
         data, self._pending = self._pending[:size], self._pending[size:]
         return data
 
+    def _skip_string(self) -> None:
+        """Pass over a zero-terminated header field (the file name, the comment)."""
+        while (end := self._pending.find(b"\0")) < 0:
+            more = self._raw.read(_INPUT_CHUNK)
+            if not more:
+                raise self._error("it ends inside a gzip header")
+            self._pending += more
+        self._pending = self._pending[end + 1 :]
+
     def _start_member(self) -> bool:
         """Parse the next member's header; ``False`` at the end of the file."""
         first = self._take_some()
@@ -178,8 +187,7 @@ class VerifiedGzipReader:
             self._take(length, "a gzip header")
         for flag in (_FNAME, _FCOMMENT):
             if flags & flag:
-                while self._take(1, "a gzip header") != b"\0":
-                    pass
+                self._skip_string()
         if flags & _FHCRC:
             self._take(2, "a gzip header")  # not compared, as gzip and zlib do
         from isal import igzip_lib
