@@ -366,3 +366,17 @@ def test_a_broken_header_is_refused(tmp_path: Path, data: bytes) -> None:
     path.write_bytes(data)
     with path.open("rb") as raw, pytest.raises(ArchiveFormatError, match=r"x\.tar\.gz"):
         VerifiedGzipReader(raw, path).drain()
+
+
+def test_extraction_relies_on_sagepipes_crc_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagepipe.artifacts import gzipcheck
+
+    archive = _archive(tmp_path)
+    real = gzipcheck.crc32
+    monkeypatch.setattr(gzipcheck, "crc32", lambda data, value=0: real(data, value) ^ 0x80)
+
+    with pytest.raises(ArchiveFormatError, match="CRC-32"):
+        safe_extract(archive, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
