@@ -193,3 +193,68 @@ def test_an_output_that_cannot_be_written_is_a_clear_error(
     assert "Traceback" not in result.stderr
     # No output and no temporary file: only the inputs are left.
     assert sorted(tmp_path.iterdir()) == sorted({source, model} & set(tmp_path.iterdir()))
+
+
+def _damage(archive: Path, how: str) -> None:
+    data = bytearray(archive.read_bytes())
+    if how == "crc":
+        data[-8] ^= 0x01  # the trailer's CRC-32: the deflate data still decodes
+    elif how == "deflate":
+        for index in range(len(data) // 2, len(data) // 2 + 64):
+            data[index] ^= 0x5A
+    else:
+        del data[len(data) * 2 // 3 :]
+    archive.write_bytes(bytes(data))
+
+
+def _assert_one_line_refusal(result: subprocess.CompletedProcess[str], archive: Path) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sagepipe: error:")
+    assert str(archive) in lines[0] and "corrupt" in lines[0]
+
+
+@pytest.mark.parametrize("how", ["crc", "deflate", "truncated"])
+def test_a_corrupt_archive_is_refused_with_one_line(tmp_path: Path, source: Path, how: str) -> None:
+    model = _model_archive(tmp_path / "model.tar.gz", {"model.pth": random.randbytes(300_000)})
+    _damage(model, how)
+
+    result = _sagepipe(
+        "package", str(model), "--source-dir", str(source), "-o", "out.tar.gz", cwd=tmp_path
+    )
+
+    _assert_one_line_refusal(result, model)
+    assert not (tmp_path / "out.tar.gz").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["crc", "truncated"])
+def test_a_corrupt_archive_above_the_splice_threshold_is_refused(
+    tmp_path: Path, source: Path, how: str
+) -> None:
+    """64 MiB and more is spliced: the defect reported success and wrote a corrupt output."""
+    from isal import igzip
+
+    weights = bytearray(random.Random(7).randbytes(76 << 20))
+    weights[7::8] = bytes(len(weights[7::8]))  # compresses a little: spliced, still >= 64 MiB
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("model.pth")
+        info.size = len(weights)
+        tar.addfile(info, io.BytesIO(weights))
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(igzip.compress(buffer.getvalue(), compresslevel=2))  # type: ignore[no-untyped-call]
+    good = _sagepipe(
+        "package", str(model), "--source-dir", str(source), "-o", "good.tar.gz", cwd=tmp_path
+    )
+    assert good.returncode == 0 and "reused" in good.stdout, good.stdout + good.stderr
+    _damage(model, how)
+
+    result = _sagepipe(
+        "package", str(model), "--source-dir", str(source), "-o", "out.tar.gz", cwd=tmp_path
+    )
+
+    _assert_one_line_refusal(result, model)
+    assert not (tmp_path / "out.tar.gz").exists()

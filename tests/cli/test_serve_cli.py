@@ -110,3 +110,28 @@ def test_a_port_in_use_is_refused(tmp_path: Path) -> None:
         assert second.returncode == 2
         assert f"cannot bind 127.0.0.1:{server.port}".encode() in second.stderr
         assert server.ping() == 200
+
+
+@pytest.mark.parametrize("how", ["crc", "truncated"])
+def test_a_corrupt_model_archive_is_refused_with_one_line(tmp_path: Path, how: str) -> None:
+    import tarfile
+
+    model = write_linear(tmp_path / "model")
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(model / "model.pt", arcname="model.pt")
+    data = bytearray(archive.read_bytes())
+    if how == "crc":
+        data[-8] ^= 0x01  # tarfile never reads the trailer: only sagepipe's check sees this
+    else:
+        del data[len(data) // 2 :]
+    archive.write_bytes(bytes(data))
+
+    result = sagepipe("serve", str(archive), "--port", "0", "--workers", "1", cwd=tmp_path)
+
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sagepipe: error:")
+    assert str(archive) in lines[0] and "corrupt" in lines[0]

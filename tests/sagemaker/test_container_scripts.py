@@ -104,6 +104,31 @@ def test_packaging_rejects_unsafe_members(
     assert "unsafe path" in done.stderr
 
 
+@pytest.mark.parametrize("damage", ["crc", "truncated"])
+def test_packaging_refuses_a_corrupt_input_and_leaves_no_output(
+    compiled_example: CompiledPipeline, tmp_path: Path, damage: str
+) -> None:
+    code = unpack_code_input(compiled_example, "packaging", tmp_path / "code")
+    archive = model_archive(tmp_path / "model" / "model.tar.gz", {"model.pth": b"w" * 100_000})
+    data = bytearray(archive.read_bytes())
+    if damage == "crc":
+        data[-8] ^= 0x01  # the trailer's CRC-32: the deflate data still decodes
+    else:
+        del data[len(data) // 2 :]
+    archive.write_bytes(bytes(data))
+    done = run(
+        code / "package_model.py",
+        "--model-dir",
+        str(tmp_path / "model"),
+        "--output-dir",
+        str(tmp_path / "output"),
+    )
+    assert done.returncode == 1
+    assert str(archive) in done.stderr or "model.tar.gz" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "output" / "model.tar.gz").exists()
+
+
 @pytest.mark.parametrize("with_hyperparameters", [True, False])
 def test_payload_samples_follow_the_field_order(
     compiled_example: CompiledPipeline, tmp_path: Path, with_hyperparameters: bool

@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
 from sagepipe.artifacts.errors import ArchiveFormatError
+from sagepipe.artifacts.gzipcheck import GZIP_MAGIC, VerifiedGzipReader
 from sagepipe.artifacts.tarstream import ByteStream
 
-GZIP_MAGIC = b"\x1f\x8b"
 _WINDOW = 32 * 1024
 _SAMPLE = 16 * 1024
 # ISA-L is kept for a block when its sample is at most this much larger than zlib's.
@@ -34,45 +34,40 @@ DEFAULT_BLOCK_SIZE = 4 << 20
 
 
 class _CheckedStream:
-    """Turns the decompressor's errors into an :class:`ArchiveFormatError` naming the file."""
+    """Turns a plain tar file's read errors into an :class:`ArchiveFormatError`."""
 
     def __init__(self, stream: ByteStream, archive: Path) -> None:
-        from isal.igzip_lib import IsalError
-
         self._stream = stream
         self._archive = archive
-        # isal's stubs declare IsalError as an instance; it is the exception class.
-        isal_error = cast(type[BaseException], IsalError)
-        self._errors = (OSError, EOFError, zlib.error, isal_error)
 
     def read(self, size: int = -1, /) -> bytes:
         try:
             return self._stream.read(size)
-        except self._errors as exc:
+        except OSError as exc:
             raise self._error(exc) from None
 
     def readinto(self, buffer: memoryview, /) -> int | None:
         try:
             return self._stream.readinto(buffer)
-        except self._errors as exc:
+        except OSError as exc:
             raise self._error(exc) from None
 
-    def _error(self, exc: BaseException) -> ArchiveFormatError:
-        return ArchiveFormatError(
-            f"{self._archive}: the gzip stream is corrupt or truncated ({exc}); "
-            "re-create or re-download the archive"
-        )
+    def _error(self, exc: OSError) -> ArchiveFormatError:
+        return ArchiveFormatError(f"cannot read the archive {self._archive}: {exc}")
 
 
 @contextmanager
 def open_tar_stream(path: Path) -> Iterator[ByteStream]:
-    """Open a ``.tar.gz`` (decompressed with ISA-L while read) or a plain ``.tar``.
+    """Open a ``.tar.gz`` or a plain ``.tar`` for reading its tar stream.
+
+    A gzip file is decompressed by :class:`~sagepipe.artifacts.gzipcheck.VerifiedGzipReader`:
+    read it to its end (:class:`~sagepipe.artifacts.tarstream.TarReader` does) and every
+    member's CRC-32 and length have been compared with its trailer.
 
     Raises:
-        ArchiveFormatError: the file is missing or compressed with something else than gzip.
+        ArchiveFormatError: the file is missing, empty, or compressed with something else
+            than gzip; later, from the stream, when it is corrupt or truncated.
     """
-    from isal import igzip
-
     try:
         raw = path.open("rb")
     except OSError as exc:
@@ -81,12 +76,16 @@ def open_tar_stream(path: Path) -> Iterator[ByteStream]:
         magic = raw.read(6)
         raw.seek(0)
         if magic.startswith(GZIP_MAGIC):
-            with igzip.IGzipFile(fileobj=raw, mode="rb") as gz:  # type: ignore[no-untyped-call]
-                yield _CheckedStream(gz, path)
+            yield VerifiedGzipReader(raw, path)
         elif magic.startswith((b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")):
             raise ArchiveFormatError(
                 f"{path} is compressed with bzip2, xz or zstd; SageMaker model archives are "
                 "gzip-compressed tar files (tar czf model.tar.gz -C DIR .)"
+            )
+        elif not magic:
+            raise ArchiveFormatError(
+                f"{path} is empty; a model archive is a gzip-compressed tar file "
+                "(tar czf model.tar.gz -C DIR .)"
             )
         else:
             yield _CheckedStream(raw, path)

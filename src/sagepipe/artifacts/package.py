@@ -35,6 +35,7 @@ from sagepipe.artifacts.codedir import (
 from sagepipe.artifacts.errors import ArchiveFormatError, PackagingError
 from sagepipe.artifacts.gzipio import ParallelGzipWriter, open_tar_stream
 from sagepipe.artifacts.layout import ArchiveEntry, LayoutReport, check_layout
+from sagepipe.artifacts.safety import MODE_MASK, MemberChecker
 from sagepipe.artifacts.splice import Spliced, splice_package
 from sagepipe.artifacts.tarstream import TarReader, end_of_archive, header_bytes, padding
 
@@ -194,6 +195,9 @@ def _write(
         try:
             emit: Callable[[bytes], None] | None = writer.write
             emitted: set[str] = set()
+            # The output's members are checked again as written: what this pass keeps (the
+            # last of duplicates, not code/ or junk) must be safe on its own too.
+            output_checker = MemberChecker(temporary)
             with open_tar_stream(archive) as stream:
                 reader = TarReader(stream, archive)
                 for index, info in enumerate(reader):
@@ -216,7 +220,9 @@ def _write(
                         if keep is not None and keep[name] != index:
                             continue
                     if emit is not None:
-                        _copy_member(reader, _clean(info, archive, emitted), emit)
+                        clean = _clean(info, archive, emitted)
+                        output_checker.check(clean)
+                        _copy_member(reader, clean, emit)
                     emitted.add(name)
                     result.entries.append(ArchiveEntry.from_info(info))
                     result.model_members += 1
@@ -242,7 +248,7 @@ def _clean(info: tarfile.TarInfo, archive: Path, emitted: set[str]) -> tarfile.T
     clean = tarfile.TarInfo(info.name)
     clean.type = tarfile.REGTYPE if info.isreg() else info.type
     clean.size = info.size if info.isreg() else 0
-    clean.mode = info.mode & 0o777
+    clean.mode = info.mode & MODE_MASK
     clean.mtime = int(info.mtime)
     clean.linkname = info.linkname
     if info.islnk():

@@ -7,7 +7,12 @@ deflate block boundary at or before the end of the kept members, and the rest (t
 bytes after that boundary, the new ``code/`` and the end-of-archive blocks) is compressed
 anew. The CRC of the kept part comes from the input's trailer (see
 :mod:`sagepipe.artifacts.crc32`), so the kept bytes are decoded once, in parallel, only to
-read every tar header and verify the input's checksum.
+read every tar header and verify the input's checksum: every decoded byte is read (in large
+buffers) into a CRC-32 that sagepipe computes and compares, with the length, against the
+trailer. rapidgzip's own check is not relied on (it does not run on every machine); a
+mismatch sends the input to the streaming path, which verifies member by member and refuses
+a corrupt one. So an input of several gzip members (one CRC over the whole stream cannot
+match the last member's trailer) is recompressed.
 
 The input is decoded by rapidgzip (parallel decompression of a single gzip stream); its
 checkpoints are the block boundaries to cut at. What is spliced is checked independently:
@@ -17,9 +22,10 @@ rapidgzip's (which makes all of it right). The new blocks use no dictionary.
 
 Anything this path does not handle returns ``None`` and the caller recompresses: inputs
 below :data:`SPLICE_MIN_BYTES`, plain tar, kept members after dropped ones, duplicates,
-links, special permission bits, vendor extensions, pax global headers, an input compressed
-worse than ``gzip -<level>`` by more than 1 %, and any error while decoding (the streaming
-path then reports it). Kept member headers are copied as stored.
+links, special permission bits or write-by-others (cleared when recompressed), vendor
+extensions, pax global headers, several gzip members, an input compressed worse than
+``gzip -<level>`` by more than 1 %, and any error while decoding or checksum mismatch (the
+streaming path then reports it). Kept member headers are copied as stored.
 """
 
 from __future__ import annotations
@@ -38,9 +44,10 @@ from typing import Any, BinaryIO
 from sagepipe.artifacts.codedir import dropped_from_input, write_code_members
 from sagepipe.artifacts.crc32 import crc32_combine, crc32_prefix
 from sagepipe.artifacts.errors import ArtifactError
-from sagepipe.artifacts.gzipio import GZIP_MAGIC, deflate_final
+from sagepipe.artifacts.gzipcheck import GZIP_MAGIC, CrcCounter
+from sagepipe.artifacts.gzipio import deflate_final
 from sagepipe.artifacts.layout import ArchiveEntry
-from sagepipe.artifacts.safety import UnsafeArchiveError
+from sagepipe.artifacts.safety import MODE_MASK, UnsafeArchiveError
 from sagepipe.artifacts.tarstream import TarReader, end_of_archive
 
 logger = logging.getLogger(__name__)
@@ -212,16 +219,26 @@ class _Cut:
 
 
 def _scan_archive(archive: Path, size: int, chunk_size: int) -> tuple[_Scan, _Cut]:
-    """Read every header (skipping member data) in parallel; then the cut point, with the
-    bytes around it."""
+    """Read the whole tar stream in parallel, every header parsed and every byte counted into
+    a CRC-32 compared with the input's trailer; then the cut point, with the bytes around it."""
     import rapidgzip
 
     with rapidgzip.RapidgzipFile(
         str(archive), parallelization=_cpus(), chunk_size=chunk_size
     ) as stream:
-        scan = _scan(TarReader(stream, archive, seek=stream.seek), archive)
+        # Read, not seeked over: the CRC must cover every byte, and rapidgzip's own check
+        # does not run on every machine.
+        counted = _CountedStream(stream)
+        scan = _scan(TarReader(counted, archive), archive)
         if not scan.refusal and stream.tell() != scan.total:
             scan.refusal = "the archive's data ends before its last member does"
+        if not scan.refusal:
+            with archive.open("rb") as raw:
+                trailer = os.pread(raw.fileno(), _TRAILER, max(0, size - _TRAILER))
+            mismatch = counted.counter.mismatch(trailer) if len(trailer) == _TRAILER else "short"
+            if mismatch:
+                # A corrupt input, or several gzip members: the streaming path checks each.
+                scan.refusal = f"the decoded input does not match the last trailer ({mismatch})"
         if scan.refusal:
             return scan, _Cut(0, 0, b"", b"")
         bits, offset = _cut_point(dict(stream.block_offsets()), scan.cut, size)
@@ -229,6 +246,24 @@ def _scan_archive(archive: Path, size: int, chunk_size: int) -> tuple[_Scan, _Cu
         stream.seek(start)
         around: bytes = stream.read(offset - start + _WINDOW)
     return scan, _Cut(bits, offset, around[: offset - start], around[offset - start :])
+
+
+class _CountedStream:
+    """A decoded stream whose bytes, as they are read, go into a CRC-32 and a length."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.counter = CrcCounter()
+
+    def read(self, size: int = -1, /) -> bytes:
+        data: bytes = self._stream.read(size)
+        self.counter.update(data)
+        return data
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        got: int = self._stream.readinto(buffer)
+        self.counter.update(buffer[:got])
+        return got
 
 
 def _scan(reader: TarReader, archive: Path) -> _Scan:
@@ -268,8 +303,8 @@ def _unusual(info: tarfile.TarInfo, reader: TarReader, names: set[str]) -> str:
         return f"{name!r} appears more than once"
     if not (info.isreg() or info.isdir()):
         return f"{name!r} is a link"
-    if info.mode & ~0o777:
-        return f"{name!r} has special permission bits ({oct(info.mode)})"
+    if info.mode & ~MODE_MASK:
+        return f"{name!r} has special permission bits or is writable by others ({oct(info.mode)})"
     if reader.member_raw_name.removeprefix("./").rstrip("/") != name:
         return f"{name!r} is stored as {reader.member_raw_name!r}"
     unusual = sorted(set(reader.member_extensions) - _PLAIN_EXTENSIONS)

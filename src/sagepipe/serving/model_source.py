@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sagepipe.artifacts.gzipcheck import GZIP_MAGIC
 from sagepipe.artifacts.safety import safe_extract
 from sagepipe.serving.errors import ModelSourceError
 from sagepipe.serving.settings import DEFAULT_PROGRAM
@@ -59,13 +60,24 @@ def _unpack(path: Path, work_dir: Path, name: str, what: str) -> Path:
         return path
     if not path.exists():
         raise ModelSourceError(f"{what} {path} does not exist")
-    if not tarfile.is_tarfile(path):
+    if not _looks_like_archive(path):
         raise ModelSourceError(
             f"{what} {path} is neither a directory nor a tar archive (model.tar.gz)"
         )
     target = work_dir / name
     safe_extract(path, target)
     return target
+
+
+def _looks_like_archive(path: Path) -> bool:
+    """A gzip file (its tar stream is checked while extracted) or a plain tar file."""
+    with path.open("rb") as handle:
+        if handle.read(2) == GZIP_MAGIC:
+            return True
+    try:
+        return tarfile.is_tarfile(path)
+    except (OSError, EOFError):
+        return False
 
 
 def prepare_model(
@@ -81,6 +93,8 @@ def prepare_model(
         ModelSourceError: MODEL or the code cannot be found, or an explicitly named entry
             point is missing.
         UnsafeArchiveError: an archive has a member that would escape its directory.
+        ArchiveFormatError: an archive is corrupt or truncated (its gzip CRC-32 or length
+            does not match, checked before anything is served); nothing is extracted then.
     """
     model_dir = _unpack(_fetch(model, work_dir, "model.tar.gz"), work_dir, "model", "MODEL")
     program = entry_point or env.get("SAGEMAKER_PROGRAM") or DEFAULT_PROGRAM

@@ -12,9 +12,11 @@ files and directories with safe relative names are copied; anything else is an e
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 PROCESSING = Path("/opt/ml/processing")
@@ -43,8 +45,39 @@ def safe_name(name: str) -> str:
     return str(path)
 
 
+def read_to_end(archive: tarfile.TarFile) -> None:
+    """Read the gzip stream to its end: only then does :mod:`gzip` compare every member's
+    CRC-32 and length with its trailer (``tarfile`` stops at the end-of-archive blocks), so a
+    corrupt or truncated input fails here instead of being packaged."""
+    stream = archive.fileobj
+    if stream is not None:
+        while stream.read(1 << 20):
+            pass
+
+
 def package(model_archive: Path, code_dir: Path, output: Path, compression_level: int) -> int:
-    """Write ``output`` (model files plus ``code/``); returns the number of code files."""
+    """Write ``output`` (model files plus ``code/``); returns the number of code files.
+
+    On any error the partial output is removed: a failed job leaves no archive behind.
+    """
+    try:
+        return _package(model_archive, code_dir, output, compression_level)
+    except (EOFError, tarfile.ReadError, zlib.error, gzip.BadGzipFile) as exc:
+        _remove(output)
+        raise PackagingError(
+            f"{model_archive} is corrupt or truncated ({exc}); re-create or re-download it"
+        ) from None
+    except BaseException:
+        _remove(output)
+        raise
+
+
+def _remove(path: Path) -> None:
+    if path.exists():
+        path.unlink()
+
+
+def _package(model_archive: Path, code_dir: Path, output: Path, compression_level: int) -> int:
     code_files = sorted(p for p in code_dir.rglob("*") if p.is_file())
     output.parent.mkdir(parents=True, exist_ok=True)
     # One `with` per archive: the container may run Python 3.9 (no parenthesised form).
@@ -64,6 +97,7 @@ def package(model_archive: Path, code_dir: Path, output: Path, compression_level
                 raise PackagingError(
                     f"model archive member {member.name!r} is not a file or directory"
                 )
+        read_to_end(source)
         for path in code_files:
             arcname = "code/" + path.relative_to(code_dir).as_posix()
             info = target.gettarinfo(str(path), arcname)
@@ -92,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         count = package(
             archive, args.code_dir, args.output_dir / "model.tar.gz", config["compression_level"]
         )
-    except (PackagingError, tarfile.TarError, OSError) as exc:
+    except (PackagingError, tarfile.TarError, OSError, EOFError) as exc:
         print(f"packaging: {exc}", file=sys.stderr)
         return 1
     print(f"packaging: {archive.name} + {count} code files -> {args.output_dir}/model.tar.gz")
