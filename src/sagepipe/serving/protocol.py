@@ -286,6 +286,10 @@ class HttpConnection(asyncio.Protocol):
         """Whether no request of this connection is in progress."""
         return self.closed or not self.busy
 
+    def is_fresh(self, now: float, grace: float) -> bool:
+        """Whether the connection opened less than ``grace`` ago and has sent nothing yet."""
+        return not self.started and not self.closed and now - self.idle_since < grace
+
     def is_waiting(self) -> bool:
         """Whether the connection is open with nothing in progress, not even a partial
         request: an idle keep-alive connection."""

@@ -32,6 +32,8 @@ _LOADING = Response(503, b'{"status": "Loading"}\n', "application/json")
 _RESTARTING = Response(503, b'{"status": "Restarting"}\n', "application/json")
 #: Without word from the supervisor, a worker stuck in a handler exits after this long.
 _REPLACEMENT_WAIT_S = 10.0
+#: A connection accepted this recently that has sent nothing yet is not closed by a drain.
+_FRESH_GRACE_S = 0.5
 
 
 class WorkerApp:
@@ -52,6 +54,7 @@ class WorkerApp:
         self.dispatcher = Dispatcher(loop, settings, self._respond, self._restart)
         self._notify = notify
         self._drained = False
+        self._recheck_pending = False
         self.server: asyncio.AbstractServer | None = None
         self.draining = False
         self.exit_code = 0
@@ -157,8 +160,9 @@ class WorkerApp:
         log.info("draining: finishing %d queued invocations", self.dispatcher.in_flight)
         if self.server is not None:
             self.server.close()
+        now = self.loop.time()
         for conn in self.connections:
-            if conn.is_idle():
+            if conn.is_idle() and not conn.is_fresh(now, _FRESH_GRACE_S):
                 conn.close()
         self.check_drained()
 
@@ -168,6 +172,10 @@ class WorkerApp:
         self.exit_code = EXIT_TIMED_OUT
         self._notify("restart")
         self.loop.call_later(_REPLACEMENT_WAIT_S, self.begin_drain)
+
+    def _recheck(self) -> None:
+        self._recheck_pending = False
+        self.check_drained()
 
     def _stop_loop_soon(self) -> None:
         # A stuck inference thread never ends; give writes a moment to flush, then stop.
@@ -180,9 +188,15 @@ class WorkerApp:
 
     def check_drained(self) -> None:
         """Stop the worker once nothing is in flight."""
-        if self._drained:
+        if self._drained or self._recheck_pending:
             return
         if self.dispatcher.idle and all(c.is_idle() for c in self.connections):
+            now = self.loop.time()
+            if any(c.is_fresh(now, _FRESH_GRACE_S) for c in self.connections):
+                # Accepted just before the drain, their requests are on the way: answer them.
+                self._recheck_pending = True
+                self.loop.call_later(_FRESH_GRACE_S, self._recheck)
+                return
             self._drained = True
             for conn in self.connections:
                 conn.close()
