@@ -50,7 +50,7 @@ def connection_limit(configured: int) -> int:
     if soft == resource.RLIM_INFINITY:
         return configured
     allowed = soft - open_descriptors() - _FD_RESERVE
-    return max(_MIN_CONNECTIONS, min(configured, allowed))
+    return min(configured, max(_MIN_CONNECTIONS, allowed))
 
 
 class ConnectionTable:
