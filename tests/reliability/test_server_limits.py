@@ -5,6 +5,7 @@ no connection reset while a timed-out worker is replaced, and a bounded load."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import json
@@ -330,3 +331,41 @@ def test_with_one_worker_a_timed_out_handler_never_leaves_the_port_without_liste
             thread.join(30)
         assert set(answers) <= {200, 503}, [a for a in answers if a not in (200, 503)]
         assert 503 in answers and answers[-1] == 200
+
+
+# ------------------------------------------------------------------------------ bounded load
+
+
+def test_a_bounded_load_on_keep_alive_connections_is_answered_without_errors(
+    model: Path,
+) -> None:
+
+    request = (
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+    )
+    answers: list[tuple[int, bytes]] = []
+
+    async def client(port: int, count: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for _ in range(count):
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n")[0])
+                answers.append((int(head[9:12]), await reader.readexactly(length)))
+        finally:
+            writer.close()
+
+    async def load(port: int) -> None:
+        await asyncio.wait_for(asyncio.gather(*(client(port, 150) for _ in range(32))), 120)
+
+    with serve(model, workers=2) as server:
+        server.wait_healthy()
+        workers = server.worker_pids()
+        asyncio.run(load(server.port))
+        assert len(answers) == 32 * 150
+        assert set(answers) == {(200, b"[[5.5]]")}
+        assert server.worker_pids() == workers  # no worker died
+        assert server.ping() == 200
+    assert "Traceback" not in server.log
