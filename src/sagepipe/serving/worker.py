@@ -134,6 +134,7 @@ def run_worker(settings: WorkerSettings, index: int, status_fd: int) -> int:
     app.server = loop.run_until_complete(
         loop.create_server(lambda: HttpConnection(app), sock=sock, backlog=2048)
     )
+    app.listeners = [sock]
     loop.add_signal_handler(signal.SIGTERM, app.begin_drain)
     loop.add_signal_handler(signal.SIGUSR1, app.connections.shed)
     app.connections.start()

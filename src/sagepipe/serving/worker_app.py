@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sagepipe.serving.connections import ConnectionTable
 from sagepipe.serving.dispatcher import EXIT_TIMED_OUT, Dispatcher, Job
 from sagepipe.serving.messages import Invocation, Response
-from sagepipe.serving.protocol import Request, decoded_headers, header_text
+from sagepipe.serving.protocol import HttpConnection, Request, decoded_headers, header_text
 from sagepipe.serving.settings import WorkerSettings
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ class WorkerApp:
         self._drained = False
         self._recheck_pending = False
         self.server: asyncio.AbstractServer | None = None
+        #: The listening sockets ``server`` serves (set by the worker).
+        self.listeners: list[socket.socket] = []
         self.draining = False
         self.exit_code = 0
         self._needs_headers = False
@@ -159,12 +163,29 @@ class WorkerApp:
         self.draining = True
         log.info("draining: finishing %d queued invocations", self.dispatcher.in_flight)
         if self.server is not None:
-            self.server.close()
+            self._stop_listening(self.server)
         now = self.loop.time()
         for conn in self.connections:
             if conn.is_idle() and not conn.is_fresh(now, _FRESH_GRACE_S):
                 conn.close()
         self.check_drained()
+
+    def _stop_listening(self, server: asyncio.AbstractServer) -> None:
+        # Connections already in the listening socket's accept queue would be reset when it
+        # closes: hold it open through a duplicate, accept what is queued, then close it.
+        listeners = [socket.socket(fileno=os.dup(sock.fileno())) for sock in self.listeners]
+        server.close()
+        for listener in listeners:
+            with listener:
+                listener.setblocking(False)
+                while True:
+                    try:
+                        accepted, _ = listener.accept()
+                    except OSError:  # BlockingIOError once the queue is empty
+                        break
+                    self.loop.create_task(
+                        self.loop.connect_accepted_socket(lambda: HttpConnection(self), accepted)
+                    )
 
     def _restart(self) -> None:
         # The inference thread is stuck in a handler. Ask the supervisor for a replacement and
