@@ -133,17 +133,26 @@ class ConnectionTable:
     # ------------------------------------------------------------------ timeouts
 
     def _sweep(self) -> None:
+        # A connection's state (requests begun, reading, busy) unchanged since the sweep that
+        # first saw it has been in that state at least that long: a timeout fires at most two
+        # sweep intervals (2 s) after it is due, and requests never read the clock.
         now = self.loop.time()
         read_timeout = self.settings.request_read_timeout_s
         idle_timeout = self.settings.keep_alive_timeout_s
         for conn in list(self._open):
-            if conn.reading and not conn.closing and now - conn.started > read_timeout:
+            state = (conn.requests, conn.reading, conn.busy)
+            if state != conn.mark:
+                conn.mark = state
+                conn.mark_since = now
+                continue
+            age = now - conn.mark_since
+            if conn.reading and not conn.closing and age >= read_timeout:
                 conn.fail(
                     408,
                     f"the request did not arrive within {read_timeout:g} s "
                     "(SAGEPIPE_REQUEST_READ_TIMEOUT); send it whole without pausing",
                 )
-            elif conn.is_waiting() and now - conn.idle_since > idle_timeout:
+            elif conn.is_waiting() and age >= idle_timeout:
                 conn.close()
         self._sweeper = self.loop.call_later(self._interval, self._sweep)
 

@@ -100,8 +100,10 @@ class HttpConnection(asyncio.Protocol):
 
     Attributes:
         reading: A request has begun arriving and is not complete yet.
-        started: Loop time at which the request being read began.
-        idle_since: Loop time at which the connection last became idle.
+        requests: How many requests have begun arriving on this connection.
+        opened: Loop time at which the connection was accepted.
+        mark: What the last timeout sweep saw (see ``ConnectionTable``), and ``mark_since``
+            when it first saw it: requests pay no clock reads.
         shed: Close the connection after its next response (``Connection: close``).
         over_limit: Opened beyond the worker's connection limit: only ``/ping`` is served.
     """
@@ -117,8 +119,10 @@ class HttpConnection(asyncio.Protocol):
         self.reading = False
         self.shed = False
         self.over_limit = False
-        self.started = 0.0
-        self.idle_since = 0.0
+        self.requests = 0
+        self.opened = 0.0
+        self.mark: tuple[int, bool, bool] | None = None
+        self.mark_since = 0.0
         self.pending: deque[Request] = deque()
         self._in_head = True
         self._head_bytes = 0
@@ -135,7 +139,7 @@ class HttpConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("socket")
         self.fd = sock.fileno() if sock is not None else -1
-        self.idle_since = self.app.loop.time()
+        self.opened = self.app.loop.time()
         self.app.connections.opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -165,7 +169,7 @@ class HttpConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.reading = True
-        self.started = self.app.loop.time()
+        self.requests += 1
         self._url = b""
         self._headers = {}
         self._head_size = 0
@@ -260,7 +264,6 @@ class HttpConnection(asyncio.Protocol):
                 self.app.handle(following)
         else:
             self.busy = False
-            self.idle_since = self.app.loop.time()
 
     def fail(self, status: int, message: str) -> None:
         """Answer a protocol error once the requests before it are answered, then close."""
@@ -288,7 +291,7 @@ class HttpConnection(asyncio.Protocol):
 
     def is_fresh(self, now: float, grace: float) -> bool:
         """Whether the connection opened less than ``grace`` ago and has sent nothing yet."""
-        return not self.started and not self.closed and now - self.idle_since < grace
+        return not self.requests and not self.closed and now - self.opened < grace
 
     def is_waiting(self) -> bool:
         """Whether the connection is open with nothing in progress, not even a partial
