@@ -102,6 +102,9 @@ def _wrk(
 # ---------------------------------------------------------------------------- asyncio
 
 
+_CLOSE = re.compile(rb"(?i)\r\nconnection:\s*close\r\n")
+
+
 async def _connection(
     host: str, port: int, request: bytes, deadline: float, latencies: list[float], errors: list[int]
 ) -> None:
@@ -117,6 +120,11 @@ async def _connection(
             latencies.append(time.perf_counter() - started)
             if status >= 300:
                 errors[0] += 1
+            if _CLOSE.search(head):
+                # The server asked to close (e.g. to rebalance over workers): reconnect, as
+                # wrk and HTTP clients do.
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
     finally:
         writer.close()
 

@@ -42,7 +42,39 @@ def toolkit_encode(prediction: torch.Tensor, kind: str) -> bytes:
 def test_tensor_encoding_is_byte_identical_to_the_toolkit(tensor: torch.Tensor, kind: str) -> None:
     body, content_type = defaults.default_output_fn(tensor, kind)
     assert content_type == kind
-    assert body == toolkit_encode(tensor, kind)
+    expected = toolkit_encode(tensor, kind)
+    if kind == "application/json":
+        # The one deliberate difference: the toolkit writes Infinity, which is not JSON.
+        expected = expected.replace(b"Infinity", b"null")
+    assert body == expected
+
+
+def test_non_finite_predictions_are_null_in_json_and_kept_in_csv() -> None:
+    tensor = torch.tensor([[float("nan"), 1.5, float("-inf")]])
+
+    body, _ = defaults.default_output_fn(tensor, "application/json")
+    assert json.loads(body, parse_constant=pytest.fail) == [[None, 1.5, None]]
+    assert defaults.default_output_fn(tensor, "text/csv")[0] == b"nan,1.5,-inf\n"
+    assert codecs.encode_json(np.array([np.inf, 2.0])) == b"[null, 2.0]"
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ("[[NaN, 1.0]]", "holds NaN"),
+        ("[[1.0, Infinity]]", "holds Infinity"),
+        ("[-Infinity]", "holds -Infinity"),
+        ("[[1.0, 1e400]]", "index [0, 1] that is too large for float32"),
+        ("[[1e39]]", "index [0, 0] that is too large for float32"),
+        ("[" * 33 + "1" + "]" * 33, "nested more than 32 levels deep"),
+        ("[" * 100_000 + "]" * 100_000, "nested more than 32 levels deep"),
+    ],
+)
+def test_non_json_numbers_and_deep_nesting_are_400_naming_them(body: str, named: str) -> None:
+    with pytest.raises(InferenceError) as raised:
+        defaults.default_input_fn(body, "application/json")
+    assert raised.value.status == 400
+    assert named in raised.value.message
 
 
 def test_arrays_and_lists_use_the_toolkit_encoders() -> None:

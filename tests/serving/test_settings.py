@@ -81,3 +81,24 @@ def test_settings_round_trip_through_json() -> None:
     assert WorkerSettings.from_json(settings.to_json()) == settings
     no_code = WorkerSettings(model_dir=Path("/m"), code_dir=None)
     assert WorkerSettings.from_json(no_code.to_json()) == no_code
+
+
+def test_the_http_limits_come_from_sagepipe_variables() -> None:
+    defaults = _settings({})
+    assert (defaults.max_header_bytes, defaults.max_connections) == (65536, 1024)
+    assert (defaults.request_read_timeout_s, defaults.keep_alive_timeout_s) == (60.0, 60.0)
+
+    settings = _settings(
+        {
+            "SAGEPIPE_MAX_HEADER_BYTES": "8192",
+            "SAGEPIPE_REQUEST_READ_TIMEOUT": "5",
+            "SAGEPIPE_KEEP_ALIVE_TIMEOUT": "7",
+            "SAGEPIPE_MAX_CONNECTIONS": "50",
+        }
+    )
+    assert (settings.max_header_bytes, settings.max_connections) == (8192, 50)
+    assert (settings.request_read_timeout_s, settings.keep_alive_timeout_s) == (5.0, 7.0)
+    with pytest.raises(ServingError, match="SAGEPIPE_MAX_HEADER_BYTES must be at least 1024"):
+        _settings({"SAGEPIPE_MAX_HEADER_BYTES": "100"})
+    with pytest.raises(ServingError, match="SAGEPIPE_KEEP_ALIVE_TIMEOUT must be an integer"):
+        _settings({"SAGEPIPE_KEEP_ALIVE_TIMEOUT": "soon"})

@@ -9,7 +9,6 @@ batch answers exactly what the requests would have answered alone.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -233,8 +232,8 @@ def _as_bytes(body: Any) -> bytes:
     if isinstance(body, (bytearray, memoryview)):
         return bytes(body)
     try:
-        # TorchServe answers other values as their JSON.
-        return json.dumps(body).encode("utf-8")
+        # TorchServe answers other values as their JSON (standard JSON: NaN becomes null).
+        return codecs.dumps_json(body)
     except (TypeError, ValueError):
         raise InferenceError(
             500,

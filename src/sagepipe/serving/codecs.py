@@ -5,6 +5,11 @@ Decoders: ``application/json`` (one JSON value), ``text/csv`` (rows of numbers; 
 ``application/x-npy`` (``allow_pickle=False``: object arrays are refused). Encoders: JSON,
 CSV (``np.savetxt(..., delimiter=",", fmt="%s")``) and NPY (``np.save``).
 
+JSON is standard JSON both ways (RFC 8259 has no NaN or Infinity): a body holding ``NaN``,
+``Infinity`` or ``-Infinity`` is a 400 naming it, and so is one nested deeper than
+:data:`MAX_JSON_DEPTH`; encoded output writes ``null`` for a non-finite number, as
+JavaScript's ``JSON.stringify`` does. CSV and NPY carry NaN and infinities as they are.
+
 NPY headers are parsed and built with ``numpy.lib.format`` and cached by their bytes, so the
 hot path is a ``frombuffer`` and a ``tobytes``. Import this module only where NumPy is wanted.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +32,9 @@ NPY = "application/x-npy"
 ANY = "*/*"
 UTF8_TYPES = (JSON, CSV)
 SUPPORTED_TYPES = (JSON, CSV, NPY)
+
+#: Deepest JSON nesting the decoders accept (a tensor has far fewer dimensions).
+MAX_JSON_DEPTH = 32
 
 _NPY_MAGIC = b"\x93NUMPY"
 _HEADER_CACHE_LIMIT = 256
@@ -48,12 +57,52 @@ def parse_accept(accept: str) -> list[str]:
 # --------------------------------------------------------------------------- decoders
 
 
-def json_to_numpy(text: str) -> np.ndarray[Any, Any]:
-    """Decode one JSON value to an array; 400 when it is not JSON or not rectangular."""
+def _refuse_constant(name: str) -> Any:
+    raise InferenceError(
+        400,
+        f"the JSON body holds {name}, which is not a JSON number (RFC 8259); send finite "
+        "numbers, or send NaN and infinities as text/csv or application/x-npy",
+    )
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _too_deep() -> InferenceError:
+    return InferenceError(
+        400,
+        f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep; send an array of "
+        f"at most {MAX_JSON_DEPTH} dimensions",
+    )
+
+
+def loads_json(text: str) -> Any:
+    """Parse one standard JSON value: no NaN or Infinity, at most ``MAX_JSON_DEPTH`` deep.
+
+    Raises:
+        InferenceError: 400 naming what is wrong.
+    """
     try:
-        return np.array(json.loads(text))
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise InferenceError(400, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
+    depth, inner = 0, value
+    # An array's depth is that of its first elements: a ragged one fails to convert anyway.
+    while isinstance(inner, (list, dict)) and inner:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        inner = inner[0] if isinstance(inner, list) else next(iter(inner.values()))
+    return value
+
+
+def json_to_numpy(text: str) -> np.ndarray[Any, Any]:
+    """Decode one JSON value to an array; 400 when it is not JSON or not rectangular."""
+    value = loads_json(text)
+    try:
+        return np.array(value)
     except ValueError as exc:
         raise InferenceError(400, f"the JSON body is not a rectangular array: {exc}") from None
 
@@ -167,16 +216,37 @@ def numpy_to_npy(array: np.ndarray[Any, Any]) -> bytes:
     return header + array.tobytes(order="F" if fortran else "C")
 
 
+def _to_list(value: Any) -> Any:
+    to_list = getattr(value, "tolist", None)
+    if to_list is not None:
+        return to_list()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _nulls(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return [_nulls(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _nulls(item) for key, item in value.items()}
+    to_list = getattr(value, "tolist", None)
+    return _nulls(to_list()) if to_list is not None else value
+
+
+def dumps_json(obj: Any) -> bytes:
+    """Standard JSON of ``obj`` (``tolist`` for arrays); a NaN or infinity becomes ``null``."""
+    try:
+        return json.dumps(obj, default=_to_list, allow_nan=False).encode("utf-8")
+    except ValueError:
+        # Rare: only a prediction holding NaN or an infinity pays for the second pass.
+        return json.dumps(_nulls(obj), default=_to_list, allow_nan=False).encode("utf-8")
+
+
 def encode_json(obj: Any) -> bytes:
-    """JSON of an array-like (``tolist`` for arrays), as the toolkit's encoder."""
-
-    def default(value: Any) -> Any:
-        to_list = getattr(value, "tolist", None)
-        if to_list is not None:
-            return to_list()
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    return json.dumps(obj, default=default).encode("utf-8")
+    """JSON of an array-like (``tolist`` for arrays), as the toolkit's encoder, but standard:
+    non-finite numbers are ``null``."""
+    return dumps_json(obj)
 
 
 def encode_csv(obj: Any) -> bytes:

@@ -11,7 +11,6 @@ Accept. Every default is batch-safe: rows of a stacked batch never mix.
 from __future__ import annotations
 
 import functools
-import json
 import warnings
 import weakref
 from pathlib import Path
@@ -98,17 +97,23 @@ def default_input_fn(input_data: Any, content_type: str) -> torch.Tensor:
 
 
 def _json_tensor(input_data: Any) -> torch.Tensor:
-    try:
-        value = json.loads(input_data)
-    except json.JSONDecodeError as exc:
-        raise InferenceError(400, f"the body is not valid JSON: {exc}") from None
+    value = codecs.loads_json(input_data)
     try:
         # Same values as the toolkit's torch.FloatTensor(np.array(value)), one conversion less.
-        return torch.tensor(value, dtype=torch.float32)
-    except (ValueError, TypeError, RuntimeError) as exc:
+        tensor = torch.tensor(value, dtype=torch.float32)
+    except (ValueError, TypeError, RuntimeError, OverflowError) as exc:
         raise InferenceError(
             400, f"the JSON body is not a rectangular array of numbers: {exc}"
         ) from None
+    if not bool(torch.isfinite(tensor).all()):
+        # NaN and Infinity are refused while parsing: this is a number beyond float32.
+        index = tuple(int(i) for i in torch.nonzero(~torch.isfinite(tensor))[0])
+        raise InferenceError(
+            400,
+            f"the JSON body holds a number at index {list(index)} that is too large for "
+            "float32 (it would become infinity); send numbers within +-3.4e38",
+        )
+    return tensor
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
@@ -145,7 +150,7 @@ def _encode_tensor(tensor: torch.Tensor, kind: str) -> bytes:
     # bytes without building NumPy arrays from Python lists.
     tensor = tensor.detach().cpu()
     if kind == codecs.JSON:
-        return json.dumps(tensor.tolist()).encode("utf-8")
+        return codecs.dumps_json(tensor.tolist())
     if kind == codecs.CSV:
         if tensor.dim() == 2:
             rows = tensor.tolist()

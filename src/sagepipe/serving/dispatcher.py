@@ -41,6 +41,7 @@ EXIT_TIMED_OUT = 75
 _MAX_FILL_S = 0.005
 #: ...and at most this fraction of the last batch's run time.
 _FILL_FRACTION = 0.25
+_RESTARTING = "the worker is restarting after a timed-out invocation; retry"
 
 
 class Job:
@@ -84,7 +85,9 @@ class Dispatcher:
     # ------------------------------------------------------------------ loop side
 
     def submit(self, job: Job) -> Response | None:
-        """Queue a job; returns a 503 answer instead when the worker is full."""
+        """Queue a job; returns a 503 answer instead when the worker is full or restarting."""
+        if self._stuck:
+            return Response.error(503, _RESTARTING)
         if self.in_flight >= self.settings.capacity:
             return Response.error(503, self._full_reason())
         self.in_flight += 1
@@ -104,6 +107,11 @@ class Dispatcher:
             f"the worker (pid {os.getpid()}) is full: {held} (SAGEPIPE_MAX_QUEUE_SIZE="
             f"{settings.max_queue}); retry later or raise the limits"
         )
+
+    @property
+    def stuck(self) -> bool:
+        """Whether a handler ran past the timeout (the worker is being replaced)."""
+        return self._stuck
 
     @property
     def idle(self) -> bool:
@@ -150,7 +158,7 @@ class Dispatcher:
         )
         for job in jobs:
             self.respond(job.request, Response.error(504, message))
-        busy = Response.error(503, "the worker is restarting after a timed-out invocation; retry")
+        busy = Response.error(503, _RESTARTING)
         while True:
             try:
                 queued = self._inbox.get_nowait()

@@ -17,6 +17,17 @@ container environment configures this server as it configures the official one:
 ``SAGEMAKER_PROGRAM``                       inference script (default inference.py)
 ``SAGEMAKER_SUBMIT_DIRECTORY``              where the script is (default MODEL/code)
 ==========================================  =========================================
+
+SageMaker has no variables for the HTTP limits below; they are sagepipe's own:
+
+==========================================  =========================================
+``SAGEPIPE_MAX_HEADER_BYTES``               request line + headers (64 KiB) -> 431
+``SAGEPIPE_REQUEST_READ_TIMEOUT``           seconds to receive a request once begun
+                                            (60) -> 408
+``SAGEPIPE_KEEP_ALIVE_TIMEOUT``             seconds an idle connection stays open (60)
+``SAGEPIPE_MAX_CONNECTIONS``                connections per worker (1024, and fewer
+                                            when ``RLIMIT_NOFILE`` is lower)
+==========================================  =========================================
 """
 
 from __future__ import annotations
@@ -33,6 +44,11 @@ DEFAULT_PROGRAM = "inference.py"
 DEFAULT_MAX_PAYLOAD_MB = 6
 DEFAULT_MAX_QUEUE = 100
 DEFAULT_TIMEOUT_S = 60
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+#: SageMaker's invocation limit: no legitimate client takes longer to send one request.
+DEFAULT_REQUEST_READ_TIMEOUT_S = 60
+DEFAULT_KEEP_ALIVE_TIMEOUT_S = 60
+DEFAULT_MAX_CONNECTIONS = 1024
 _TIMEOUT_VARIABLES = (
     "SAGEMAKER_TS_RESPONSE_TIMEOUT",
     "SAGEMAKER_MODEL_SERVER_TIMEOUT",
@@ -62,6 +78,12 @@ class WorkerSettings:
         max_batch_size: Largest dynamic batch (1 disables batching).
         max_batch_delay_ms: How long an idle worker waits for a batch to fill.
         default_accept: Accept used when a request sends none or ``*/*``.
+        max_header_bytes: Largest request line + headers; larger is a 431.
+        request_read_timeout_s: Seconds to receive a whole request once its first byte
+            arrived; slower is a 408.
+        keep_alive_timeout_s: Seconds a connection may stay idle between requests.
+        max_connections: Open connections per worker; the worker lowers it to what
+            ``RLIMIT_NOFILE`` allows.
 
     Raises:
         ServingError: a value is out of range (naming the setting).
@@ -81,6 +103,10 @@ class WorkerSettings:
     max_batch_size: int = 1
     max_batch_delay_ms: float = 0.0
     default_accept: str = "application/json"
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    request_read_timeout_s: float = DEFAULT_REQUEST_READ_TIMEOUT_S
+    keep_alive_timeout_s: float = DEFAULT_KEEP_ALIVE_TIMEOUT_S
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
         problems = [
@@ -105,6 +131,25 @@ class WorkerSettings:
                     self.max_batch_delay_ms >= 0,
                     ">= 0",
                 ),
+                (
+                    "max_header_bytes",
+                    self.max_header_bytes,
+                    self.max_header_bytes >= 1024,
+                    ">= 1024",
+                ),
+                (
+                    "request_read_timeout_s",
+                    self.request_read_timeout_s,
+                    self.request_read_timeout_s > 0,
+                    "> 0",
+                ),
+                (
+                    "keep_alive_timeout_s",
+                    self.keep_alive_timeout_s,
+                    self.keep_alive_timeout_s > 0,
+                    "> 0",
+                ),
+                ("max_connections", self.max_connections, self.max_connections >= 1, ">= 1"),
             )
             if not ok
         ]
@@ -204,4 +249,17 @@ def settings_from_environment(
         max_batch_size=batch if batch is not None else 1,
         max_batch_delay_ms=delay,
         default_accept=env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
+        max_header_bytes=_env_or(env, "SAGEPIPE_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES, 1024),
+        request_read_timeout_s=float(
+            _env_or(env, "SAGEPIPE_REQUEST_READ_TIMEOUT", DEFAULT_REQUEST_READ_TIMEOUT_S, 1)
+        ),
+        keep_alive_timeout_s=float(
+            _env_or(env, "SAGEPIPE_KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT_S, 1)
+        ),
+        max_connections=_env_or(env, "SAGEPIPE_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1),
     )
+
+
+def _env_or(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = env_int(env, name, default, minimum)
+    return default if value is None else value

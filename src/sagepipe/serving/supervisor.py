@@ -5,6 +5,12 @@ one port every worker shares and a restarting worker cannot lose it. Workers rep
 pipe each; the first start waits for every worker and fails with the reason when one
 cannot load the model. SIGTERM or SIGINT drain the workers (in-flight requests finish).
 
+A worker whose handler ran past the response timeout writes ``restart``: its replacement is
+started at once, and the old worker is told to drain (SIGTERM) only once the replacement is
+listening, so the port always has a listener. When a worker (re)starts after the first
+start, the others are sent SIGUSR1: each closes its keep-alive connections after their next
+response, and the reconnecting clients spread over all workers, the new one included.
+
 When the workers run this interpreter, the supervisor imports torch and the server stack
 once and forks the workers: they start at once and share those pages. With a requirements
 venv they are started as ``python -m sagepipe.serving.worker`` under the venv's python.
@@ -43,6 +49,7 @@ class _Worker:
     status_fd: int
     started: float
     ready: bool = False
+    listening: bool = False
     reaped: bool = False
     buffer: bytes = b""
     failure: str = ""
@@ -73,6 +80,7 @@ class Supervisor:
         self.fork = python == sys.executable
         self.startup_timeout_s = startup_timeout_s
         self.workers: dict[int, _Worker] = {}
+        self._retired: list[_Worker] = []
         self._selector = selectors.DefaultSelector()
         self._stopping = False
         self._started = False
@@ -130,7 +138,7 @@ class Supervisor:
                 os.environ.update(env)
                 return worker_module.run_worker(settings, index, write_fd)
 
-            others = [w.status_fd for w in self.workers.values() if not w.reaped]
+            others = [w.status_fd for w in self._all_workers() if not w.reaped]
             inherited = [read_fd, self._reserved.fileno(), self._selector.fileno(), *others]
             process = ForkedProcess(run, close_fds=inherited)
         else:
@@ -153,6 +161,9 @@ class Supervisor:
         worker = _Worker(index, process, read_fd, time.monotonic())
         self.workers[index] = worker
         self._selector.register(read_fd, selectors.EVENT_READ, worker)
+
+    def _all_workers(self) -> list[_Worker]:
+        return [*self.workers.values(), *self._retired]
 
     def _preload(self) -> None:
         # The thread counts are read by OpenMP and MKL when torch loads: set them first.
@@ -196,11 +207,14 @@ class Supervisor:
         for key, _ in self._selector.select(timeout):
             worker: _Worker = key.data
             self._read_status(worker)
-        for worker in list(self.workers.values()):
+        for worker in self._all_workers():
             code = worker.process.poll()
             if code is not None and not worker.reaped:
                 self._read_status(worker)
-                self._reap(worker, code)
+                if worker in self._retired:
+                    self._reap_retired(worker, code)
+                else:
+                    self._reap(worker, code)
         self._respawn_due()
 
     def _read_status(self, worker: _Worker) -> None:
@@ -214,11 +228,54 @@ class Supervisor:
         *lines, worker.buffer = worker.buffer.split(b"\n")
         for line in lines:
             text = line.decode("utf-8", "replace")
-            if text == "ready":
+            if text == "listening":
+                worker.listening = True
+                self._retire_replaced(worker)
+            elif text == "ready":
                 worker.ready = True
                 self._failures.pop(worker.index, None)
+                if self._started and worker in self.workers.values():
+                    self._rebalance(worker)
+            elif text == "restart":
+                self._replace(worker)
             elif text.startswith("failed "):
                 worker.failure = text.removeprefix("failed ")
+
+    def _replace(self, worker: _Worker) -> None:
+        # The old worker answers 503 until its replacement listens (see _retire_replaced).
+        if self._stopping or self._stop_requested or self.workers.get(worker.index) is not worker:
+            return
+        log.warning(
+            "worker %d (pid %d) is stuck in a handler past the timeout; replacing it",
+            worker.index,
+            worker.process.pid,
+        )
+        self._retired.append(worker)
+        self._spawn(worker.index)
+
+    def _retire_replaced(self, replacement: _Worker) -> None:
+        for old in self._retired:
+            if old.index == replacement.index and not old.reaped:
+                old.process.send_signal(signal.SIGTERM)
+
+    def _rebalance(self, restarted: _Worker) -> None:
+        # Keep-alive clients stay on the workers that survived; closing their connections
+        # after the next response lets SO_REUSEPORT hash them over every worker again.
+        for other in self.workers.values():
+            if other is not restarted and other.ready and not other.reaped:
+                other.process.send_signal(signal.SIGUSR1)
+
+    def _reap_retired(self, worker: _Worker, code: int) -> None:
+        worker.reaped = True
+        self._selector.unregister(worker.status_fd)
+        os.close(worker.status_fd)
+        self._retired.remove(worker)
+        log.info(
+            "worker %d (pid %d) replaced; it exited with status %d",
+            worker.index,
+            worker.process.pid,
+            code,
+        )
 
     def _reap(self, worker: _Worker, code: int) -> None:
         if worker.reaped:
@@ -283,11 +340,12 @@ class Supervisor:
     def stop(self) -> None:
         """Drain every worker (SIGTERM), then kill those still running after the timeout."""
         self._stopping = True
-        for worker in self.workers.values():
+        everyone = self._all_workers()
+        for worker in everyone:
             if worker.process.poll() is None:
                 worker.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.settings.timeout_s + 5
-        for worker in list(self.workers.values()):
+        for worker in everyone:
             remaining = max(0.1, deadline - time.monotonic())
             try:
                 worker.process.wait(remaining)
@@ -295,10 +353,11 @@ class Supervisor:
                 log.warning("worker %d did not drain in time; killing it", worker.index)
                 worker.process.kill()
                 worker.process.wait()
-        for worker in self.workers.values():
+        for worker in everyone:
             if not worker.reaped:
                 worker.reaped = True
                 self._selector.unregister(worker.status_fd)
                 os.close(worker.status_fd)
         self.workers.clear()
+        self._retired.clear()
         self._reserved.close()

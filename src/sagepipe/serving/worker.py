@@ -2,8 +2,11 @@
 
 It binds the shared port with ``SO_REUSEPORT`` (the kernel spreads connections over the
 workers), serves ``/ping`` with 503 at once, loads the model in a thread, then reports
-``ready`` (or ``failed <reason>``) on the status pipe the supervisor gave it. SIGTERM drains
-it: in-flight requests finish, then it exits 0.
+``ready`` (or ``failed <reason>``) on the status pipe the supervisor gave it, after
+``listening`` once its socket accepts connections. It writes ``restart`` when a handler ran
+past the response timeout. SIGTERM drains it: in-flight requests finish, then it exits 0.
+SIGUSR1 (sent when another worker has restarted) closes each of its keep-alive connections
+after its next response, so clients reconnect and spread over all workers again.
 """
 
 from __future__ import annotations
@@ -126,12 +129,16 @@ def run_worker(settings: WorkerSettings, index: int, status_fd: int) -> int:
     )
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    app = WorkerApp(settings, loop, on_drained=loop.stop)
+    app = WorkerApp(settings, loop, on_drained=loop.stop, notify=status.send)
     sock = bind_socket(settings.host, settings.port)
     app.server = loop.run_until_complete(
         loop.create_server(lambda: HttpConnection(app), sock=sock, backlog=2048)
     )
+    app.listeners = [sock]
     loop.add_signal_handler(signal.SIGTERM, app.begin_drain)
+    loop.add_signal_handler(signal.SIGUSR1, app.connections.shed)
+    app.connections.start()
+    status.send("listening")
     # Ctrl-C reaches the whole process group; the supervisor turns it into SIGTERM.
     loop.add_signal_handler(signal.SIGINT, lambda: None)
     threading.Thread(
