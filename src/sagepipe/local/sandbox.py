@@ -79,8 +79,16 @@ def mount_opt_ml(opt_ml: Path, scratch: Path) -> None:
     """Inside a private mount namespace, make ``/opt/ml`` show ``opt_ml``.
 
     Raises:
-        SandboxError: if a mount fails (the caller falls back to ``rewrite`` mode).
+        SandboxError: if this process is not in a mount namespace of its own (a step process
+            started by hand, not by the engine under ``unshare``: its mounts would cover
+            ``/opt`` for the whole machine), or if a mount fails (the caller falls back to
+            ``rewrite`` mode).
     """
+    if not _in_private_namespace():
+        raise SandboxError(
+            "this process shares its parent's mount namespace, so mounting /opt/ml here would "
+            "change /opt for the whole machine; start it under unshare, as the engine does"
+        )
     target = _OPT / "ml"
     opt_ml.mkdir(parents=True, exist_ok=True)
     if not target.is_dir():
@@ -107,6 +115,17 @@ def mount_opt_ml(opt_ml: Path, scratch: Path) -> None:
             _mount("--rbind", str(original / submount.relative_to(_OPT)), str(submount))
         target.mkdir(exist_ok=True)
     _mount("--bind", str(opt_ml), str(target))
+
+
+def _in_private_namespace() -> bool:
+    """Whether this process's mount namespace differs from its parent's (``unshare`` execs
+    the step process, so its parent is the engine)."""
+    try:
+        own = os.readlink("/proc/self/ns/mnt")
+        parent = os.readlink(f"/proc/{os.getppid()}/ns/mnt")
+    except OSError:
+        return False
+    return own != parent
 
 
 def _submounts_of(root: Path) -> list[Path]:
