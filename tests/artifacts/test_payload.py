@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sagepipe.artifacts.errors import PayloadError
+from sagepipe.artifacts.errors import ArchiveFormatError, PayloadError
 from sagepipe.artifacts.payload import (
     generate_payloads,
     read_hyperparameters,
@@ -137,6 +137,22 @@ def test_hyperparameters_elsewhere_than_the_top_level_are_not_read(tmp_path: Pat
     )
 
     assert read_hyperparameters(archive) is None
+
+
+def test_hyperparameters_are_not_read_from_a_corrupt_archive(tmp_path: Path) -> None:
+    # hyperparameters.json comes first and reads fine; the damage is in a later member's data,
+    # which only the CRC-32 at the end of the stream reveals.
+    weights = bytes(range(256)) * 4096
+    archive = write_archive(
+        tmp_path / "model.tar.gz",
+        [file("hyperparameters.json", HP.model_dump_json().encode()), file("model.pth", weights)],
+    )
+    damaged = bytearray(archive.read_bytes())
+    damaged[-8] ^= 0x01  # the first byte of the trailer's CRC-32
+    archive.write_bytes(bytes(damaged))
+
+    with pytest.raises(ArchiveFormatError, match="CRC-32"):
+        read_hyperparameters(archive)
 
 
 def test_invalid_hyperparameters_are_an_error(tmp_path: Path) -> None:

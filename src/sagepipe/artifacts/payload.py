@@ -135,19 +135,22 @@ def read_hyperparameters(model_archive: Path) -> ModelHyperparameters | None:
     """The ``hyperparameters.json`` at the top level of a model archive, or ``None``.
 
     The file may hold JSON values (as the example's ``train.py`` writes) or SageMaker's
-    all-string form. The archive is streamed; reading stops at the file.
+    all-string form. The archive is streamed to its end even after the file is found: a
+    payload made from a corrupt or truncated model archive must not count as a success.
 
     Raises:
         PayloadError: the file is not valid JSON or not valid hyperparameters.
+        ArchiveFormatError: the archive is corrupt or truncated (its CRC-32 or length).
     """
+    found: ModelHyperparameters | None = None
     with open_tar_stream(model_archive) as stream:
         reader = TarReader(stream, model_archive)
         for info in reader:
-            if info.name == HYPERPARAMETERS_FILE and info.isreg():
+            if found is None and info.name == HYPERPARAMETERS_FILE and info.isreg():
                 if info.size > _MAX_HYPERPARAMETERS_BYTES:
                     raise PayloadError(f"{model_archive}: {info.name} is over 1 MiB")
-                return _parse_hyperparameters(reader.read(info.size), model_archive)
-    return None
+                found = _parse_hyperparameters(reader.read(info.size), model_archive)
+    return found
 
 
 def resolve_hyperparameters(
