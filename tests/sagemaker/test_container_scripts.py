@@ -129,6 +129,37 @@ def test_packaging_refuses_a_corrupt_input_and_leaves_no_output(
     assert not (tmp_path / "output" / "model.tar.gz").exists()
 
 
+@pytest.mark.parametrize("damage", ["crc", "truncated"])
+def test_payload_refuses_a_corrupt_model_archive(
+    compiled_example: CompiledPipeline, tmp_path: Path, damage: str
+) -> None:
+    code = unpack_code_input(compiled_example, "payload", tmp_path / "code")
+    archive = model_archive(
+        tmp_path / "model" / "model.tar.gz",
+        {
+            "hyperparameters.json": json.dumps(HYPERPARAMETERS).encode(),
+            "model.pth": bytes(range(256)) * 400,
+        },
+    )
+    data = bytearray(archive.read_bytes())
+    if damage == "crc":
+        data[-8] ^= 0x01  # the trailer's CRC-32: hyperparameters.json still reads fine
+    else:
+        del data[len(data) * 3 // 4 :]
+    archive.write_bytes(bytes(data))
+    done = run(
+        code / "make_payload.py",
+        "--model-dir",
+        str(tmp_path / "model"),
+        "--output-dir",
+        str(tmp_path / "output"),
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("payload: ")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "output" / "payload.tar.gz").exists()
+
+
 @pytest.mark.parametrize("with_hyperparameters", [True, False])
 def test_payload_samples_follow_the_field_order(
     compiled_example: CompiledPipeline, tmp_path: Path, with_hyperparameters: bool

@@ -18,6 +18,7 @@ import io
 import json
 import sys
 import tarfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +38,21 @@ def read_hyperparameters(model_dir: Path) -> dict[str, Any] | None:
         raise PayloadError(f"expected one .tar.gz under {model_dir}, found {len(archives)}")
     if not archives:
         return None
+    data: dict[str, Any] | None = None
     with tarfile.open(archives[0], "r:gz") as archive:
         members = [
             m for m in archive.getmembers() if m.isfile() and m.name.endswith(HYPERPARAMETERS)
         ]
-        if not members:
-            return None
-        member = min(members, key=lambda m: (m.name.count("/"), m.name))
-        handle = archive.extractfile(member)
-        if handle is None:
-            return None
-        data: dict[str, Any] = json.loads(handle.read())
-        return data
+        if members:
+            member = min(members, key=lambda m: (m.name.count("/"), m.name))
+            handle = archive.extractfile(member)
+            data = json.loads(handle.read()) if handle is not None else None
+        # tarfile stops at the end-of-archive blocks; only reading on to the end of the gzip
+        # stream makes gzip compare its CRC-32 and length: no payload from a corrupt model.
+        stream = archive.fileobj
+        while stream is not None and stream.read(1 << 20):
+            continue
+    return data
 
 
 _FILE_NAMES = {"text/csv": "payload_text_csv.csv", "application/json": "payload_json.json"}
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 "hyperparameters"
             )
         manifest = write_payload(hyperparameters, config, args.output_dir / "payload.tar.gz")
-    except (PayloadError, tarfile.TarError, OSError, ValueError) as exc:
+    except (PayloadError, tarfile.TarError, OSError, ValueError, EOFError, zlib.error) as exc:
         print(f"payload: {exc}", file=sys.stderr)
         return 1
     print(f"payload: {len(manifest)} samples -> {args.output_dir}/payload.tar.gz")
