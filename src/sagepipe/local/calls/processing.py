@@ -259,7 +259,7 @@ def _run_host(
         {**request, "ProcessingJobName": context.job_name},
     )
     write_json(config / "resourceconfig.json", {"current_host": host, "hosts": hosts})
-    command, cwd = _command(context, opt_ml)
+    command, cwd, script = _command(context, opt_ml)
     env = script_environment(request.get("Environment") or {}, opt_ml)
     timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
     start = log_size(context.layout.log)
@@ -276,13 +276,14 @@ def _run_host(
         _fail(context, reason, "", started)
     if code != 0:
         tail = log_tail(context.layout.log, start)
-        reason = exit_reason(f"processing script {command[1]}{on}", code)
+        reason = exit_reason(f"processing script {script}{on}", code)
         _fail(context, failure_with_tail(reason, tail, context.layout.log), tail, started)
     return seconds
 
 
-def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path]:
-    """The command line of the entrypoint and arguments, and the directory it runs in."""
+def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path, str]:
+    """The command line of the entrypoint and arguments, the directory it runs in, and the
+    script's container path."""
     app = context.request["AppSpecification"]
     parts = [str(p) for p in [*app["ContainerEntrypoint"][1:], *app.get("ContainerArguments", [])]]
     script = str(_script(app["ContainerEntrypoint"], app.get("ContainerArguments") or []))
@@ -294,7 +295,7 @@ def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path]:
         )
     if context.opt_ml_mode == "rewrite":
         parts = [rewrite_opt_ml(p, opt_ml) for p in parts]
-    return [sys.executable, *parts], local_script.parent
+    return [sys.executable, *parts], local_script.parent, script
 
 
 def _upload_outputs(context: CallContext, host_dirs: list[Path]) -> list[dict[str, Any]]:
