@@ -11,6 +11,7 @@ import pytest
 
 from sagepipe.local.calls import local_call
 from sagepipe.local.errors import StepFailure
+from sagepipe.sagemaker.steps.processing import processing_input
 from sagepipe.storage import RoutedStorage
 
 from .conftest import EXECUTION_ID, REGION, CallRunner, ContextFactory
@@ -32,16 +33,10 @@ def put_script(storage: RoutedStorage, tmp_path: Path, source: str, name: str = 
 
 
 def s3_input(name: str, uri: Any, local_path: str, **extra: Any) -> dict[str, Any]:
-    s3 = {
-        "S3Uri": uri,
-        "LocalPath": local_path,
-        "S3DataType": "S3Prefix",
-        "S3InputMode": "File",
-        "S3DataDistributionType": "FullyReplicated",
-        "S3CompressionType": "None",
-    }
-    s3.update(extra)
-    return {"InputName": name, "AppManaged": False, "S3Input": s3}
+    """An input as the compiler writes it, with ``extra`` S3Input members changed."""
+    item: Any = processing_input(name, uri, local_path)
+    item["S3Input"].update(extra)
+    return dict(item)
 
 
 def s3_output(name: str, uri: Any, local_path: str, mode: str = "EndOfJob") -> dict[str, Any]:
@@ -110,6 +105,24 @@ REPORT = """
     (out / "report.json").write_text(json.dumps(report))
     (out / "nested" / "done.txt").write_text("done")
 """
+
+
+def input_files(
+    storage: RoutedStorage,
+    tmp_path: Path,
+    inputs: list[dict[str, Any]],
+    call_context: ContextFactory,
+    run_call: CallRunner,
+) -> list[str]:
+    """Run the REPORT script with ``inputs`` (after the code input); the files it saw under
+    ``/opt/ml/processing/input``."""
+    put_script(storage, tmp_path, REPORT)
+    out = s3_output("report", "s3://bucket/seen", "/opt/ml/processing/output/report")
+    body = request(outputs=[out])
+    body["ProcessingInputs"].extend(inputs)
+    run_call(call_context("Processing", body))
+    files: list[str] = json.loads(read(storage, "s3://bucket/seen/report.json"))["files"]
+    return files
 
 
 def test_a_script_processor_request_runs_with_inputs_arguments_and_outputs(
@@ -196,58 +209,38 @@ def test_a_local_path_nested_in_another_input_lands_inside_it(
 ) -> None:
     # The SDK's FrameworkProcessor pattern: one input at /opt/ml/processing/input and the
     # code under it, listed first, so it must still end up inside the outer input.
-    put_script(storage, tmp_path, REPORT)
     put_text(storage, tmp_path, "s3://bucket/whole/a.txt", "a")
     put_text(storage, tmp_path, "s3://bucket/whole/deep/b.txt", "b")
-    body = request(
-        inputs=[s3_input("all", "s3://bucket/whole", "/opt/ml/processing/input")],
-        outputs=[s3_output("report", "s3://bucket/out", "/opt/ml/processing/output/report")],
-    )
-    body["ProcessingInputs"].reverse()
-    run_call(call_context("Processing", body))
+    outer = s3_input("all", "s3://bucket/whole", "/opt/ml/processing/input")
+    files = input_files(storage, tmp_path, [outer], call_context, run_call)
+    assert files == ["a.txt", "code/job.py", "deep/b.txt"]
 
-    report = json.loads(read(storage, "s3://bucket/out/report.json"))
-    assert report["files"] == ["a.txt", "code/job.py", "deep/b.txt"]
+
+def manifest_input(storage: RoutedStorage, tmp_path: Path, keys: list[str]) -> dict[str, Any]:
+    """A ManifestFile input at ``.../input/listed`` whose manifest lists ``keys`` under
+    ``s3://bucket/pool/``."""
+    manifest = [{"prefix": "s3://bucket/pool/"}, *keys]
+    put_text(storage, tmp_path, "s3://bucket/manifests/m.json", json.dumps(manifest))
+    uri, local = "s3://bucket/manifests/m.json", "/opt/ml/processing/input/listed"
+    return s3_input("listed", uri, local, S3DataType="ManifestFile")
 
 
 def test_a_manifest_file_input_downloads_the_listed_objects(
     tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
 ) -> None:
-    put_script(storage, tmp_path, REPORT)
     put_text(storage, tmp_path, "s3://bucket/pool/x/1.csv", "1")
     put_text(storage, tmp_path, "s3://bucket/pool/y/2.csv", "2")
     put_text(storage, tmp_path, "s3://bucket/pool/unlisted.csv", "no")
-    manifest = [{"prefix": "s3://bucket/pool/"}, "x/1.csv", "y/2.csv"]
-    put_text(storage, tmp_path, "s3://bucket/manifests/m.json", json.dumps(manifest))
-    body = request(
-        inputs=[
-            s3_input(
-                "listed",
-                "s3://bucket/manifests/m.json",
-                "/opt/ml/processing/input/listed",
-                S3DataType="ManifestFile",
-            )
-        ],
-        outputs=[s3_output("report", "s3://bucket/out", "/opt/ml/processing/output/report")],
-    )
-    run_call(call_context("Processing", body))
-
-    report = json.loads(read(storage, "s3://bucket/out/report.json"))
-    assert report["files"] == ["code/job.py", "listed/x/1.csv", "listed/y/2.csv"]
+    listed = manifest_input(storage, tmp_path, ["x/1.csv", "y/2.csv"])
+    files = input_files(storage, tmp_path, [listed], call_context, run_call)
+    assert files == ["code/job.py", "listed/x/1.csv", "listed/y/2.csv"]
 
 
 def test_a_manifest_listing_a_missing_object_fails_naming_it(
     tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
 ) -> None:
     put_script(storage, tmp_path, "print('never')")
-    manifest = [{"prefix": "s3://bucket/pool/"}, "gone.csv"]
-    put_text(storage, tmp_path, "s3://bucket/manifests/m.json", json.dumps(manifest))
-    listed = s3_input(
-        "listed",
-        "s3://bucket/manifests/m.json",
-        "/opt/ml/processing/input/l",
-        S3DataType="ManifestFile",
-    )
+    listed = manifest_input(storage, tmp_path, ["gone.csv"])
     with pytest.raises(StepFailure, match=r"lists s3://bucket/pool/gone\.csv, where there is no"):
         run_call(call_context("Processing", request(inputs=[listed])))
 
