@@ -482,3 +482,35 @@ def test_expressions_are_not_judged_before_they_are_evaluated() -> None:
     body["ProcessingInputs"][0]["S3Input"]["S3InputMode"] = {"Get": "Parameters.Mode"}
     body["ProcessingInputs"][0]["S3Input"]["LocalPath"] = {"Get": "Parameters.Path"}
     assert local_call("Processing").problems("prep", body) == []
+
+
+HOST_SCRIPT = """
+    import json, pathlib
+    resources = json.loads(pathlib.Path("/opt/ml/config/resourceconfig.json").read_text())
+    me = resources["current_host"]
+    out = pathlib.Path("/opt/ml/processing/output/out")
+    (out / f"{me}.txt").write_text(" ".join(sorted(p.name for p in out.iterdir())))
+"""
+
+
+def test_each_host_sees_its_own_opt_ml_in_a_mount_namespace(
+    make_code: Any, processing_step: Any, run: Any, storage: RoutedStorage
+) -> None:
+    from sagepipe.local.sandbox import detect_mode
+
+    from ..conftest import by_name, output_uri
+
+    if detect_mode() != "namespace":
+        pytest.skip("this machine cannot give a step a private /opt/ml")
+    code = make_code("hosts", **{"script.py": HOST_SCRIPT})
+    step = processing_step("hosts", code, outputs=("out",), processing_instance_count=2)
+
+    outcome = run([step])
+
+    record = by_name(outcome)["hosts"]
+    assert outcome.status == "Succeeded", record.failure_reason
+    uri = output_uri(record, "out")
+    # Each host wrote into an empty output dir of its own: hard-coded /opt/ml paths of the
+    # second host did not land in the first host's directory.
+    assert read(storage, f"{uri}/algo-1.txt") == ""
+    assert read(storage, f"{uri}/algo-2.txt") == ""
