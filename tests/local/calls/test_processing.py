@@ -405,7 +405,7 @@ def test_the_framework_version_warning_is_given_once_per_run(
         ),
         (
             lambda r: r["ProcessingInputs"][0]["S3Input"].update(S3DataType="Folder"),
-            "ProcessingInputs[0].S3DataType is 'Folder'; it must be one of ManifestFile, S3Prefix",
+            "ProcessingInputs[0].S3Input.S3DataType is 'Folder'; it must be one of ManifestFile",
         ),
         (
             lambda r: r["ProcessingInputs"].insert(
@@ -436,6 +436,16 @@ def test_the_framework_version_warning_is_given_once_per_run(
         (
             lambda r: r["AppSpecification"].pop("ContainerEntrypoint"),
             "AppSpecification.ContainerEntrypoint is missing",
+        ),
+        (
+            lambda r: r["ProcessingOutputConfig"]["Outputs"].append(
+                {"OutputName": "o", "S3Output": {"S3Uri": "s3://b/o", "S3UploadMode": "EndOfJob"}}
+            ),
+            "ProcessingOutputConfig.Outputs[0].S3Output has no LocalPath",
+        ),
+        (
+            lambda r: r["ProcessingInputs"][0]["S3Input"].pop("S3DataType"),
+            "ProcessingInputs[0].S3Input has no S3DataType",
         ),
         (
             lambda r: r["ProcessingOutputConfig"]["Outputs"].append(
