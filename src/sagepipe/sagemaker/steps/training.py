@@ -64,7 +64,7 @@ def compile_training(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     ]
 
 
-def hyperparameters(ctx: CompileContext, step: Step, instance: JsonValue) -> JsonValue:
+def hyperparameters(ctx: CompileContext, step: Step, instance: JsonValue) -> dict[str, JsonValue]:
     """The job's string-valued hyperparameters (see the module docstring)."""
     config = step.config
     return training_hyperparameters(
