@@ -141,3 +141,18 @@ def create_training_job_request(
     if environment:
         request["Environment"] = dict(sorted(environment.items()))
     return request
+
+
+def local_training_image(region: str) -> str:
+    """The PyTorch training image of this machine's torch and Python, for a request built
+    only to run locally (``sagepipe train``, a local ``fit`` without ``framework_version``):
+    the local job then runs exactly what the image would, with no version warning."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        torch = version("torch").split("+")[0]
+    except PackageNotFoundError:
+        torch = "2.1.0"  # no torch here: the image only selects the local runtime
+    py = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return f"763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:{torch}-cpu-{py}"
