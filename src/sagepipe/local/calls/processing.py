@@ -58,6 +58,7 @@ from sagepipe.local.calls.processing_inputs import (
     input_problems,
     local_path_problem,
 )
+from sagepipe.local.calls.runproc import is_shell, parse_runproc, prepare
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.layout import rewrite_opt_ml, to_local
 from sagepipe.local.protocol import write_json
@@ -146,12 +147,20 @@ def _entrypoint_problems(app: dict[str, Any]) -> list[str]:
         ]
     if not isinstance(entry, list) or not entry or not isinstance(entry[0], str):
         return []
-    if not _PYTHON.match(entry[0]):
+    if is_shell(entry[0]):
+        script: object = entry[1] if len(entry) == 2 else None
+        if isinstance(script, str) and not script.endswith(".sh"):
+            script = None
+    elif _PYTHON.match(entry[0]):
+        script = _script(entry, app.get("ContainerArguments") or [])
+    else:
+        script = None
+    if script is None:
         return [
-            f"{field} runs {entry[0]!r}; the local engine runs Python scripts "
-            '(["python3", "/opt/ml/processing/input/code/script.py"])'
+            f"{field} runs {entry!r}; the local engine runs Python scripts "
+            '(["python3", "/opt/ml/processing/input/code/script.py"]) and the SageMaker '
+            'SDK\'s runproc.sh (["/bin/bash", ".../runproc.sh"])'
         ]
-    script = _script(entry, app.get("ContainerArguments") or [])
     if isinstance(script, str) and not script.startswith(PROCESSING_ROOT + "/"):
         return [
             f"{field} runs {script!r}, which is not under {PROCESSING_ROOT}/: a script "
@@ -290,17 +299,32 @@ def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path, str]:
     """The command line of the entrypoint and arguments, the directory it runs in, and the
     script's container path."""
     app = context.request["AppSpecification"]
-    parts = [str(p) for p in [*app["ContainerEntrypoint"][1:], *app.get("ContainerArguments", [])]]
-    script = str(_script(app["ContainerEntrypoint"], app.get("ContainerArguments") or []))
-    local_script = to_local(script, opt_ml)
-    if not local_script.is_file():
-        raise StepFailure(
-            f"AppSpecification.ContainerEntrypoint runs {script}, which no ProcessingInput "
-            "provides; add the code as an input whose LocalPath holds it"
-        )
+    entry, arguments = app["ContainerEntrypoint"], app.get("ContainerArguments") or []
+    program = str(entry[1] if is_shell(entry[0]) else _script(entry, arguments))
+    local_program = _provided(program, opt_ml)
+    if is_shell(entry[0]):
+        where = f"AppSpecification.ContainerEntrypoint's {program}"
+        runproc = parse_runproc(local_program.read_text(errors="replace"), where)
+        python, cwd, script = prepare(context, runproc, opt_ml)
+        _provided(script, opt_ml)
+        parts = [script, *(str(a) for a in arguments)]
+    else:
+        python, cwd, script = sys.executable, local_program.parent, program
+        parts = [str(p) for p in [*entry[1:], *arguments]]
     if context.opt_ml_mode == "rewrite":
         parts = [rewrite_opt_ml(p, opt_ml) for p in parts]
-    return [sys.executable, *parts], local_script.parent, script
+    return [python, *parts], cwd, script
+
+
+def _provided(path: str, opt_ml: Path) -> Path:
+    """The local file of a container path the entrypoint runs; it must be there."""
+    local = to_local(path, opt_ml)
+    if not local.is_file():
+        raise StepFailure(
+            f"AppSpecification.ContainerEntrypoint runs {path}, which no ProcessingInput "
+            "provides; add the code as an input whose LocalPath holds it"
+        )
+    return local
 
 
 def _upload_outputs(context: CallContext, host_dirs: list[Path]) -> list[dict[str, Any]]:
