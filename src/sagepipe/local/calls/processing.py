@@ -6,8 +6,11 @@ What the request asks for and what happens here:
   whose version differs from the local torch gives one warning per run.
   ``ContainerEntrypoint`` must run a script under ``/opt/ml/processing`` with Python
   (``python3 /opt/ml/processing/input/code/x.py``): it runs with this interpreter, in the
-  script's directory, followed by ``ContainerArguments``. In rewrite mode (no mount namespace)
-  ``/opt/ml`` in the entrypoint and arguments becomes the host's work dir.
+  script's directory, followed by ``ContainerArguments``. The SageMaker SDK's
+  ``FrameworkProcessor`` entrypoint (``/bin/bash .../runproc.sh``) runs too, its bundle's
+  ``requirements.txt`` in the cached per-requirements venv (:mod:`.runproc`); any other
+  program is refused. In rewrite mode (no mount namespace) ``/opt/ml`` in the entrypoint and
+  arguments becomes the host's work dir.
 - ``Environment``: the script's environment on top of ours.
 - ``ProcessingInputs``: downloaded before the script runs (:mod:`.processing_inputs`).
 - ``ProcessingOutputConfig.Outputs``: each ``LocalPath`` exists when the script starts and is
@@ -36,7 +39,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sagepipe import service_model
 from sagepipe.local.calls.base import CallContext, StepOutcome
@@ -247,7 +250,7 @@ def describe(
     return properties
 
 
-def _fail(context: CallContext, reason: str, tail: str, started: datetime) -> None:
+def _fail(context: CallContext, reason: str, tail: str, started: datetime) -> NoReturn:
     properties = describe(context, "Failed", started, reason)
     if tail:
         properties["ExitMessage"] = tail.encode()[-_EXIT_MESSAGE_BYTES:].decode(errors="ignore")
