@@ -464,10 +464,10 @@ def test_the_framework_version_warning_is_given_once_per_run(
             "ProcessingOutputConfig.Outputs[0] is a FeatureStoreOutput",
         ),
         (
-            lambda r: r["ProcessingOutputConfig"]["Outputs"].append(
-                s3_output("code", "s3://b/o", "/opt/ml/processing/output/o")
+            lambda r: r["ProcessingInputs"].append(
+                s3_input("code", "s3://b/o", "/opt/ml/processing/input/o")
             ),
-            "ProcessingOutputConfig.Outputs[0].OutputName 'code' is used twice",
+            "ProcessingInputs[1].InputName 'code' is used twice; each InputName must be unique",
         ),
     ],
 )

@@ -41,18 +41,19 @@ def request_problems(request: Mapping[str, Any], api_model: bool = True) -> list
     if image is not None:
         problems.append(image)
     problems.extend(_entrypoint_problems(app))
-    names: set[str] = set()
+    input_names: set[str] = set()
     for position, item in enumerate(request.get("ProcessingInputs") or []):
         where = f"ProcessingInputs[{position}]"
         problems.extend(input_problems(where, item))
         if api_model and isinstance(item.get("S3Input"), dict):
             s3 = item["S3Input"]
             problems.extend(_member_problems(f"{where}.S3Input", s3, "ProcessingS3Input"))
-        problems.extend(_duplicate(where, "InputName", item.get("InputName"), names))
+        problems.extend(_duplicate(where, "InputName", item.get("InputName"), input_names))
+    output_names: set[str] = set()
     for position, item in enumerate(outputs_of(request)):
         where = f"ProcessingOutputConfig.Outputs[{position}]"
         problems.extend(_output_problems(where, item, api_model))
-        problems.extend(_duplicate(where, "OutputName", item.get("OutputName"), names))
+        problems.extend(_duplicate(where, "OutputName", item.get("OutputName"), output_names))
     count = request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount")
     if isinstance(count, int) and count < 1:
         problems.append(
@@ -136,7 +137,7 @@ def _duplicate(where: str, member: str, name: object, seen: set[str]) -> list[st
     if not isinstance(name, str):
         return []
     if name in seen:
-        return [f"{where}.{member} {name!r} is used twice; names of inputs and outputs are unique"]
+        return [f"{where}.{member} {name!r} is used twice; each {member} must be unique"]
     seen.add(name)
     return []
 
