@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.protocol import StepRequest
@@ -148,3 +150,26 @@ def _meaningful(lines: list[str]) -> str:
         if not line.startswith(("Traceback (most recent call last):", "sagepipe: ")):
             return line
     return lines[-1]
+
+
+def required_input(inputs: dict[str, Any], name: str, what: str) -> str:
+    """The URI bound to input ``name``; a missing one, or a relative path, fails the step."""
+    value = inputs.get(name)
+    if not isinstance(value, str) or not value:
+        raise StepFailure(
+            f"{what} has no input {name!r} (got {json.dumps(value)}); wire it from a "
+            "predecessor's output or give a URI"
+        )
+    if not is_s3(value) and not value.startswith("file://") and not value.startswith("/"):
+        raise StepFailure(
+            f"{what} input {name!r} is the relative path {value!r}; give an s3:// URI or an "
+            "absolute path (steps run in their own directories)"
+        )
+    return value
+
+
+def optional_input(inputs: dict[str, Any], name: str, what: str) -> str | None:
+    """Like :func:`required_input`, ``None`` when the input is not wired."""
+    if inputs.get(name) is None:
+        return None
+    return required_input(inputs, name, what)
