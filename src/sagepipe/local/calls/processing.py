@@ -56,10 +56,10 @@ from sagepipe.local.calls.images import framework_version_warning, local_runtime
 from sagepipe.local.calls.processing_inputs import download_inputs
 from sagepipe.local.calls.processing_request import (
     entrypoint_script,
+    is_shell,
     outputs_of,
     request_problems,
 )
-from sagepipe.local.calls.runproc import is_shell, parse_runproc, prepare
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.layout import rewrite_opt_ml, to_local
 from sagepipe.local.protocol import write_json
@@ -204,6 +204,8 @@ def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path, str]:
     program = str(entry[1] if is_shell(entry[0]) else entrypoint_script(entry, arguments))
     local_program = _provided(program, opt_ml)
     if is_shell(entry[0]):
+        from sagepipe.local.calls.runproc import parse_runproc, prepare
+
         where = f"AppSpecification.ContainerEntrypoint's {program}"
         runproc = parse_runproc(local_program.read_text(errors="replace"), where)
         python, cwd, script = prepare(context, runproc, opt_ml)

@@ -24,7 +24,6 @@ from sagepipe.local.layout import to_local
 if TYPE_CHECKING:
     from sagepipe.local.calls.base import CallContext
 
-_SHELL = re.compile(r"^(?:/[\w./-]*/)?(?:bash|sh)$")
 _CD = re.compile(r"cd\s+(/opt/ml/processing/\S*?)/?")
 _TAR = re.compile(r"tar\s+-xzf\s+([\w./-]+)")
 _RUN = re.compile(r"python3?\s+([\w./-]+\.py)\s+\"\$@\"")
@@ -55,11 +54,6 @@ class RunProc:
     bundle: str | None = None
     installs: bool = False
     script: str | None = None
-
-
-def is_shell(program: str) -> bool:
-    """Whether an entrypoint's program is a shell (``/bin/bash``)."""
-    return _SHELL.match(program) is not None
 
 
 def parse_runproc(text: str, where: str) -> RunProc:
