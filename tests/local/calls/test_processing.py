@@ -188,7 +188,8 @@ def test_properties_are_shaped_like_describe_processing_job(
         s3_output("train", "s3://bucket/out/train", "/opt/ml/processing/output/train"),
         s3_output("test", "s3://bucket/out/test", "/opt/ml/processing/output/test"),
     ]
-    body = request(outputs=outputs, Environment={"A": "1"})
+    network = {"EnableNetworkIsolation": True, "VpcConfig": {"SecurityGroupIds": ["sg-1"]}}
+    body = request(outputs=outputs, Environment={"A": "1"}, NetworkConfig=network)
     context = call_context("Processing", body, step_name="p")
     properties = run_call(context).properties
 
@@ -201,6 +202,8 @@ def test_properties_are_shaped_like_describe_processing_job(
     assert properties["ProcessingInputs"] == body["ProcessingInputs"]
     assert properties["AppSpecification"] == body["AppSpecification"]
     assert properties["Environment"] == {"A": "1"}
+    assert properties["NetworkConfig"] == network  # accepted, no local meaning
+    assert properties["RoleArn"] == "arn:aws:iam::123456789012:role/R"
     assert properties["ProcessingEndTime"] >= properties["ProcessingStartTime"]
     evaluation = EvaluationContext(parameters={}, properties={"p": properties})
     reference = {"Get": "Steps.p.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
@@ -353,7 +356,16 @@ def test_a_failing_script_fails_with_its_last_line_and_uploads_nothing(
 def test_max_runtime_stops_the_job_and_fails_the_step(
     tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
 ) -> None:
-    put_script(storage, tmp_path, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n")
+    script = """
+        import signal, sys, time
+        def stop(signum, frame):
+            print("got SIGTERM: saving", flush=True)
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, stop)
+        print("sleeping", flush=True)
+        time.sleep(60)
+    """
+    put_script(storage, tmp_path, script)
     body = request(StoppingCondition={"MaxRuntimeInSeconds": 1})
     context = call_context("Processing", body, step_name="slow")
     with pytest.raises(StepFailure) as failure:
@@ -362,7 +374,8 @@ def test_max_runtime_stops_the_job_and_fails_the_step(
         f"MaxRuntimeExceeded: processing job slow-{EXECUTION_ID} ran longer than "
         "StoppingCondition.MaxRuntimeInSeconds=1 and was stopped"
     )
-    assert "sleeping" in context.layout.log.read_text()
+    # Stopped as SageMaker stops it: SIGTERM first, so the script could save its work.
+    assert "sleeping\ngot SIGTERM: saving" in context.layout.log.read_text()
 
 
 def test_an_entrypoint_script_no_input_provides_fails_clearly(

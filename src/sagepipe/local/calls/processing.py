@@ -22,7 +22,7 @@ What the request asks for and what happens here:
   uploaded to the same ``S3Uri`` (as on SageMaker, a file of the same name from a later
   host replaces an earlier one's).
 - ``StoppingCondition.MaxRuntimeInSeconds``: the job (all hosts together) is stopped after
-  it, and the step fails.
+  it (SIGTERM, then SIGKILL 120 s later, as SageMaker does), and the step fails.
 - ``NetworkConfig``, ``RoleArn``, ``ExperimentConfig``, instance type and volume: accepted,
   no local meaning.
 
@@ -65,6 +65,8 @@ from sagepipe.local.layout import rewrite_opt_ml, to_local
 from sagepipe.local.protocol import write_json
 
 _EXIT_MESSAGE_BYTES = 1024
+STOP_GRACE_SECONDS = 120.0
+"""As SageMaker: a job past its MaxRuntimeInSeconds gets SIGTERM, and SIGKILL 120 s later."""
 ECHOED_MEMBERS = frozenset(
     {
         "AppSpecification",
@@ -181,7 +183,7 @@ def _run_host(
     on = f" on {host}" if len(hosts) > 1 else ""
     context.log(f"sagepipe: running{on}: {' '.join(command[1:])}")
     try:
-        code, seconds = run_script(command, cwd, env, timeout)
+        code, seconds = run_script(command, cwd, env, timeout, STOP_GRACE_SECONDS)
     except ScriptTimeout:
         limit = request["StoppingCondition"]["MaxRuntimeInSeconds"]
         reason = (
