@@ -691,3 +691,18 @@ def test_the_step_process_checks_do_not_load_the_api_model() -> None:
         check=True,
     )
     assert json.loads(done.stdout) == [[], False]
+
+
+def test_a_runproc_that_never_runs_a_script_is_refused(
+    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
+) -> None:
+    put_text(
+        storage,
+        tmp_path,
+        "s3://bucket/code/run.sh",
+        "#!/bin/bash\ncd /opt/ml/processing/input/code/\n",
+    )
+    body = request()
+    body["AppSpecification"]["ContainerEntrypoint"] = ["/bin/bash", f"{CODE}/run.sh"]
+    with pytest.raises(StepFailure, match=r"it never runs python <script> \"\$@\" after cd /opt"):
+        run_call(call_context("Processing", body))

@@ -85,7 +85,7 @@ def parse_runproc(text: str, where: str) -> RunProc:
     if found.script is None:
         raise StepFailure(
             f"{where} is a shell script that is not the SageMaker SDK's runproc.sh: it never "
-            'runs "python <script> "$@"" after "cd /opt/ml/processing/..."'
+            'runs python <script> "$@" after cd /opt/ml/processing/...'
         )
     return found
 
