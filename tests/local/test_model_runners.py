@@ -4,7 +4,6 @@ record, and packaging that keeps model members byte for byte and adds code/."""
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 from pathlib import Path
 
@@ -17,24 +16,12 @@ from sagepipe.pipeline import Step
 from sagepipe.steps import PackagingStepBuilder, PyTorchModelStepBuilder
 from sagepipe.storage import RoutedStorage, get_storage
 
+from .calls.models import tar_gz
 from .conftest import CodeFactory, Runner, by_name, output_uri
 
 INFERENCE = "def model_fn(model_dir):\n    return None\n"
 VERSIONS = {"framework_version": "2.1.0", "py_version": "py310"}
 CPU_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1.0-cpu-py310"
-
-
-def tar_gz(path: Path, files: dict[str, bytes]) -> Path:
-    """A gzipped tar with ``files`` in order (names as given)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            info.mtime = 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return path
 
 
 def members(archive: Path) -> dict[str, bytes]:
