@@ -179,3 +179,27 @@ def test_packaging_keeps_model_members_and_adds_code(
     assert found["code/shared_utils.py"] == b"Y = 2\n"
     assert "code/old.py" not in found
     assert any("already had code/" in w for w in record.warnings)
+
+
+def test_code_in_an_s3_sourcedir_is_repacked_into_the_model(
+    tmp_path: Path, run: Runner, home: Path, storage: RoutedStorage
+) -> None:
+    # Seed 000's case: the model's code is the training job's sourcedir.tar.gz on S3; the
+    # PyTorch inference container reads code/ of the model archive only.
+    sourcedir = tar_gz(tmp_path / "sourcedir.tar.gz", {"inference.py": INFERENCE.encode()})
+    storage.put_file(sourcedir, "s3://sagepipe-local/train/source/sourcedir.tar.gz")
+    archive = tar_gz(tmp_path / "model.tar.gz", {"model.pth": b"weights"})
+    settings = {**VERSIONS, "source_dir": "s3://sagepipe-local/train/source/sourcedir.tar.gz"}
+    step = PyTorchModelStepBuilder(PyTorchModelConfig(**settings)).create_step(
+        name="Model", inputs={"model_data": str(archive)}
+    )
+
+    outcome = run([step])
+
+    record = by_name(outcome)["Model"]
+    assert outcome.status == "Succeeded", record.failure_reason
+    repacked = record.properties["PrimaryContainer"]["ModelDataUrl"]
+    local_copy = tmp_path / "repacked.tar.gz"
+    get_storage(home=home).get_file(repacked, local_copy)
+    assert members(local_copy)["code/inference.py"] == INFERENCE.encode()
+    assert members(local_copy)["model.pth"] == b"weights"
