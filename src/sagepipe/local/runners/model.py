@@ -102,7 +102,6 @@ def _repack_with_code(
     warnings (junk the repack dropped)."""
     from sagepipe.artifacts.errors import ArtifactError
     from sagepipe.artifacts.package import package_model
-
     from sagepipe.local.runners.common import copy_code
 
     output_dir = context.layout.step_dir / "model"
