@@ -29,16 +29,9 @@ if TYPE_CHECKING:
     from sagepipe.local.calls.base import CallContext
     from sagepipe.local.records import ModelRecord
 
-LOCAL_ACCOUNT = "000000000000"
-"""The account of the ARNs recorded locally."""
 CONTAINER_CODE_DIR = "/opt/ml/model/code"
 DEFAULT_PROGRAM = "inference.py"
 _CODE_DIR_SPELLINGS = (CONTAINER_CODE_DIR, f"file://{CONTAINER_CODE_DIR}")
-
-
-def resource_arn(region: str, kind: str, name: str) -> str:
-    """The ARN SageMaker gives a resource (``model``, ``transform-job``, ``endpoint``, ...)."""
-    return f"arn:aws:sagemaker:{region}:{LOCAL_ACCOUNT}:{kind}/{name.lower()}"
 
 
 def inference_image_problem(step_name: str, field: str, image: object) -> str | None:

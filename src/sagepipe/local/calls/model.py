@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sagepipe.local.calls.base import CallContext, StepOutcome
-from sagepipe.local.calls.inference import check_container, inference_image_problem, resource_arn
+from sagepipe.local.calls.common import job_arn
+from sagepipe.local.calls.inference import check_container, inference_image_problem
 from sagepipe.local.errors import StepFailure
 
 SINGLE_MODEL = "SingleModel"
@@ -121,7 +122,7 @@ def _describe_model(
     described.setdefault("Mode", SINGLE_MODEL)
     properties: dict[str, Any] = {
         "ModelName": name,
-        "ModelArn": resource_arn(context.region, "model", name),
+        "ModelArn": job_arn(context.region, "model", name),
         "CreationTime": datetime.now(UTC).isoformat(),
         "EnableNetworkIsolation": bool(context.request.get("EnableNetworkIsolation", False)),
     }
