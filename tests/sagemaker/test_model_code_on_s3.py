@@ -7,6 +7,7 @@ reads the sourcedir.tar.gz as an input, and the container script extracts it und
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -29,6 +30,19 @@ def compiled_model_with_s3_code() -> object:
         name="model", inputs={"model_data": MODEL_DATA}
     )
     return compile_pipeline(Pipeline("s3code", [step], root=RESOURCES))
+
+
+def repack(code: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The repack job's script on ``tmp_path``'s model/, sourcedir/ and output/."""
+    return run(
+        code / "package_model.py",
+        "--model-dir",
+        str(tmp_path / "model"),
+        "--code-input",
+        str(tmp_path / "sourcedir"),
+        "--output-dir",
+        str(tmp_path / "output"),
+    )
 
 
 def test_code_on_s3_is_repacked_into_the_model(tmp_path: Path) -> None:
@@ -69,15 +83,7 @@ def test_code_on_s3_is_repacked_into_the_model(tmp_path: Path) -> None:
         tmp_path / "sourcedir" / "sourcedir.tar.gz",
         {"serve.py": b"def model_fn(d):\n    return d\n", "lib/helpers.py": b"X = 1\n"},
     )
-    done = run(
-        code / "package_model.py",
-        "--model-dir",
-        str(tmp_path / "model"),
-        "--code-input",
-        str(tmp_path / "sourcedir"),
-        "--output-dir",
-        str(tmp_path / "output"),
-    )
+    done = repack(code, tmp_path)
     assert done.returncode == 0, done.stderr
     with tarfile.open(tmp_path / "output" / "model.tar.gz") as archive:
         names = set(archive.getnames())
@@ -97,15 +103,7 @@ def test_an_unsafe_sourcedir_member_is_refused(tmp_path: Path) -> None:
         info.size = 1
         archive.addfile(info, io.BytesIO(b"x"))
 
-    done = run(
-        code / "package_model.py",
-        "--model-dir",
-        str(tmp_path / "model"),
-        "--code-input",
-        str(tmp_path / "sourcedir"),
-        "--output-dir",
-        str(tmp_path / "output"),
-    )
+    done = repack(code, tmp_path)
 
     assert done.returncode == 1
     assert "unsafe path" in done.stderr and "Traceback" not in done.stderr
