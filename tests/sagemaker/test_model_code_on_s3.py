@@ -48,10 +48,10 @@ def repack(code: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 def test_code_on_s3_is_repacked_into_the_model(tmp_path: Path) -> None:
     compiled = compiled_model_with_s3_code()
 
-    repack = step_named(compiled, "model-RepackModel")["Arguments"]
+    repack_job = step_named(compiled, "model-RepackModel")["Arguments"]
     model = step_named(compiled, "model")
-    assert isinstance(repack, dict) and isinstance(model, dict)
-    inputs = {i["InputName"]: i["S3Input"] for i in repack["ProcessingInputs"]}
+    assert isinstance(repack_job, dict) and isinstance(model, dict)
+    inputs = {i["InputName"]: i["S3Input"] for i in repack_job["ProcessingInputs"]}
     assert inputs["inference_code"]["S3Uri"] == SOURCEDIR
     assert inputs["inference_code"]["LocalPath"] == "/opt/ml/processing/input/inference_code"
     assert inputs["model_input"]["S3Uri"] == MODEL_DATA
