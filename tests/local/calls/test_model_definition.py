@@ -16,6 +16,7 @@ from sagepipe.endpoints import EndpointNotFoundError, delete_endpoint, describe_
 from sagepipe.registry import LocalRegistry
 
 from .models import BUCKET, IMAGE, Calls, put_model, put_text, tar_gz
+from .test_transform import transform_request
 
 ENV = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 
@@ -61,23 +62,9 @@ def definition(payload: str) -> dict[str, Any]:
             {
                 "Name": "Score",
                 "Type": "Transform",
-                "Arguments": {
-                    "ModelName": model_name,
-                    "TransformInput": {
-                        "DataSource": {
-                            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"{BUCKET}/in"}
-                        },
-                        "ContentType": "text/csv",
-                        "SplitType": "Line",
-                    },
-                    "TransformOutput": {
-                        "S3OutputPath": f"{BUCKET}/out",
-                        "Accept": "text/csv",
-                        "AssembleWith": "Line",
-                    },
-                    "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
-                    "DataProcessing": {"JoinSource": "Input"},
-                },
+                "Arguments": transform_request(
+                    f"{BUCKET}/in", ModelName=model_name, DataProcessing={"JoinSource": "Input"}
+                ),
             },
             {
                 "Name": "Config",
