@@ -27,17 +27,21 @@ PIPELINE = """
             outputs=[ProcessingOutput(name="out")],
             processing_instance_count=ParameterInteger("Count", 1),
             processing_instance_type=ParameterString("Instance", "ml.m5.xlarge"),
+            framework_version="2.1.0",
+            py_version="py310",
         )
         report = ProcessingStepBuilder(config).create_step(name="report")
         return Pipeline("cli-run", [report])
 """
 REPORT = """
-    import json, pathlib, sys
-    config = json.loads(pathlib.Path("/opt/ml/config/processingjobconfig.json").read_text())
+    import json, os, pathlib, sys
+    # /opt/ml, or where it is when this machine cannot mount it (rewrite mode)
+    opt_ml = pathlib.Path(os.environ.get("SAGEPIPE_OPT_ML", "/opt/ml"))
+    config = json.loads((opt_ml / "config/processingjobconfig.json").read_text())
     cluster = config["ProcessingResources"]["ClusterConfig"]
     if cluster["InstanceCount"] > 5:
         sys.exit("too many instances")
-    pathlib.Path("/opt/ml/processing/output/out/cluster.json").write_text(json.dumps(cluster))
+    (opt_ml / "processing/output/out/cluster.json").write_text(json.dumps(cluster))
     print("cluster", cluster)
 """
 
@@ -74,6 +78,7 @@ def _cluster(project: Path, execution_id: str) -> dict:  # type: ignore[type-arg
         / "cli-run"
         / execution_id
         / "report"
+        / "output"
         / "out"
         / "cluster.json"
     )

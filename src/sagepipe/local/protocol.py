@@ -26,34 +26,33 @@ class StepRequest:
         execution_id: The execution.
         pipeline_name: The pipeline.
         step_name: The step.
-        step_type: Selects the runner.
-        config: The step's config with every expression evaluated.
-        inputs: The step's inputs with every expression evaluated (URIs, mostly).
-        code: ``{"source_dir", "entry_point", "dependencies"}`` of the step's code, if any.
+        step_type: The definition step's ``Type``.
+        call: ``module:class`` of the local implementation of its API call
+            (:func:`sagepipe.local.calls.call_target`).
+        call_request: The step's ``Arguments``, evaluated: the concrete API request.
         step_dir: The step's directory (see :class:`~sagepipe.local.layout.StepLayout`).
-        output_prefix: Where outputs go when the config names no destination.
         job_name: The SageMaker job name of the step.
         home: The sagepipe home (run store, local object store).
         storage: The backend of ``s3://`` URIs.
         opt_ml_mode: ``namespace`` (``/opt/ml`` is the work dir in a private mount
             namespace) or ``rewrite`` (``/opt/ml`` in arguments is rewritten).
-        install_requirements: Whether a training step installs ``requirements.txt``.
+        install_requirements: Whether a job installs its code's ``requirements.txt``.
+        region: The execution's region.
     """
 
     execution_id: str
     pipeline_name: str
     step_name: str
     step_type: str
-    config: dict[str, Any]
-    inputs: dict[str, Any]
-    code: dict[str, Any] | None
+    call: str
+    call_request: dict[str, Any]
     step_dir: str
-    output_prefix: str
     job_name: str
     home: str
     storage: str
     opt_ml_mode: OptMlMode
     install_requirements: bool = True
+    region: str = "us-east-1"
 
     def save(self, path: Path) -> None:
         write_json(path, asdict(self))
@@ -74,6 +73,9 @@ class StepResult:
         outputs: ``[{"uri": ..., "objects": n}]`` for each output it uploaded.
         warnings: Warnings to show with the step.
         process_seconds: How long the step's own work (its script or job) ran.
+        internal: Whether it failed for a reason of the local machinery rather than of the
+            request or its code (an unexpected error, a file the engine could not write): the
+            counterpart of SageMaker's service faults, which ``RetryPolicies`` may retry.
     """
 
     status: str
@@ -82,6 +84,7 @@ class StepResult:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     process_seconds: float | None = None
+    internal: bool = False
 
     def save(self, path: Path) -> None:
         write_json(path, asdict(self))

@@ -68,6 +68,8 @@ class LocalJobRequest(BaseModel):
     max_run: int | None = None
     output_path: str
     checkpoint_s3_uri: str | None = None
+    #: The CreateTrainingJob request the worker runs (the one SageMaker would get).
+    create_request: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def model_data(self) -> str:
@@ -91,13 +93,10 @@ class JobRecord:
     ended_at: float | None
 
     def describe(self) -> dict[str, Any]:
-        """The record shaped like ``DescribeTrainingJob``'s response."""
+        """The record shaped like ``DescribeTrainingJob``'s response: the members of the
+        CreateTrainingJob request the job ran, its status, artifacts, metrics and times."""
         request = self.request
-        return {
-            "TrainingJobName": self.name,
-            "TrainingJobStatus": self.status,
-            "FailureReason": self.failure_reason,
-            "ModelArtifacts": {"S3ModelArtifacts": self.model_data},
+        described: dict[str, Any] = {
             "HyperParameters": {k: json.dumps(v) for k, v in request.hyperparameters.items()},
             "ResourceConfig": {
                 "InstanceType": request.instance_type,
@@ -108,11 +107,23 @@ class JobRecord:
                 {"ChannelName": name, "DataSource": {"S3DataSource": {"S3Uri": uri}}}
                 for name, uri in request.channels.items()
             ],
-            "FinalMetricDataList": _final_metrics(self.metrics),
-            "CreationTime": self.created_at,
-            "TrainingEndTime": self.ended_at,
-            "LogPath": self.log_path,
         }
+        described.update(
+            {k: v for k, v in request.create_request.items() if k != "TrainingJobName"}
+        )
+        described.update(
+            {
+                "TrainingJobName": self.name,
+                "TrainingJobStatus": self.status,
+                "FailureReason": self.failure_reason,
+                "ModelArtifacts": {"S3ModelArtifacts": self.model_data},
+                "FinalMetricDataList": _final_metrics(self.metrics),
+                "CreationTime": self.created_at,
+                "TrainingEndTime": self.ended_at,
+                "LogPath": self.log_path,
+            }
+        )
+        return described
 
 
 def _final_metrics(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -147,7 +158,12 @@ class JobStore:
 
     def job_dir(self, name: str) -> Path:
         """The job's files (as ``sagepipe train`` lays them out)."""
-        return self.home / "jobs" / name
+        return self.job_dir_in(self.home, name)
+
+    @staticmethod
+    def job_dir_in(home: Path, name: str) -> Path:
+        """The files of job ``name`` in the sagepipe home ``home``."""
+        return home / "jobs" / name
 
     def add(self, request: LocalJobRequest, log_path: Path) -> None:
         """Record a new job ``InProgress``."""

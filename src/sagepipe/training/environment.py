@@ -9,7 +9,6 @@ the toolkit decodes them, keeps ``sagemaker_*`` ones apart, and exports every pr
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -101,7 +100,7 @@ def sagemaker_hyperparameters(
     added: dict[str, Any] = {
         "sagemaker_program": spec.entry_point,
         "sagemaker_submit_directory": str(layout.code),
-        "sagemaker_container_log_level": logging.INFO,
+        "sagemaker_container_log_level": spec.log_level,
         "sagemaker_job_name": spec.job_name,
         "sagemaker_region": region,
     }
@@ -165,6 +164,7 @@ def input_data_config(spec: TrainingJobSpec) -> dict[str, Any]:
             "TrainingInputMode": "File",
             "S3DistributionType": "FullyReplicated",
             "RecordWrapperType": "None",
+            **spec.channel_config.get(name, {}),
         }
         for name in sorted(spec.channels)
     }

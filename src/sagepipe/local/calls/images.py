@@ -15,8 +15,11 @@ Known images (any account, region, partition domain, version, cpu/gpu and Python
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 RuntimeKind = Literal["pytorch-training", "pytorch-inference", "sklearn"]
@@ -30,6 +33,9 @@ _PYTORCH = re.compile(
     r":(?P<version>\d+\.\d+(?:\.\d+)?)-(?P<processor>cpu|gpu)-(?P<py>py\d+)(?:-[A-Za-z0-9._-]+)?$"
 )
 _SKLEARN = re.compile(_ECR + r"/sagemaker-scikit-learn:(?P<version>[0-9.]+-[0-9]+)-cpu-py3$")
+
+
+_TORCH_VERSION = re.compile(r"^__version__\s*(?::\s*str\s*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,67 @@ def local_runtime(image: str) -> LocalRuntime | None:
 def image_problem(step_name: str, field: str, image: object) -> str | None:
     """One line saying why ``image`` cannot run here, or ``None`` (also for an image that is
     still an expression: it is checked once evaluated)."""
+    reason = unsupported_image(field, image)
+    return None if reason is None else f"step {step_name!r}: {reason}"
+
+
+def unsupported_image(field: str, image: object) -> str | None:
+    """Why ``image`` (the value of ``field``) has no local runtime, or ``None``."""
     if not isinstance(image, str) or local_runtime(image) is not None:
         return None
     return (
-        f"step {step_name!r}: {field} {image!r} has no local runtime; the local engine runs "
-        "the AWS Deep Learning Container images for PyTorch (pytorch-training, "
-        "pytorch-inference) and SageMaker's scikit-learn images"
+        f"{field} {image!r} has no local runtime; the local engine runs the AWS Deep "
+        "Learning Container images for PyTorch (pytorch-training, pytorch-inference) and "
+        "SageMaker's scikit-learn images"
     )
+
+
+@functools.cache
+def local_torch_version() -> str | None:
+    """The version of the torch installed here, or ``None`` if there is none.
+
+    Read from ``torch/version.py`` without importing torch (seconds) or scanning every
+    installed distribution with :mod:`importlib.metadata` (a third of a second a step)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return None
+    version_file = Path(spec.origin).parent / "version.py"
+    text = version_file.read_text(errors="replace") if version_file.is_file() else ""
+    found = _TORCH_VERSION.search(text)
+    return found[1] if found else None
+
+
+def framework_version_warning(runtime: LocalRuntime, marker_dir: Path) -> str | None:
+    """The warning that a PyTorch image's version differs from the local torch, given once
+    per run: ``None`` for a non-PyTorch image, a matching version (major and minor: patch
+    releases do not change behaviour a pipeline relies on), or when an earlier step of the
+    run already gave the same warning.
+
+    Args:
+        runtime: The step's image.
+        marker_dir: The execution's directory; a marker file there records that the warning
+            was given (created atomically, so parallel steps give it once between them).
+    """
+    marker = marker_dir / f".warned-pytorch-{runtime.framework_version}"
+    if runtime.kind == "sklearn" or marker.exists():
+        return None  # (the marker first: finding torch's version costs a step ~0.1 s)
+    local = local_torch_version()
+    if local is not None and _major_minor(local) == _major_minor(runtime.framework_version):
+        return None
+    here = f"torch {local}" if local is not None else "no torch"
+    warning = (
+        f"the image {runtime.image} has PyTorch {runtime.framework_version}; the local "
+        f"runtime has {here}, so results may differ from SageMaker's"
+    )
+    marker_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return None
+    return warning
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(re.split(r"[.+]", version)[:2])

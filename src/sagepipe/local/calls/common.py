@@ -1,9 +1,9 @@
-"""Helpers shared by runners inside a step process: inputs, code, scripts, failure reasons."""
+"""Helpers the local API calls share inside a step process: downloads, the script's
+environment, running it under a time limit, failure reasons, ARNs."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -11,16 +11,32 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sagepipe.local.errors import StepFailure
-from sagepipe.local.protocol import StepRequest
 from sagepipe.local.sandbox import OPT_ML_ENV
-from sagepipe.storage import ObjectNotFoundError, Storage, StorageError, is_s3
+from sagepipe.storage import ObjectNotFoundError, Storage, StorageError
+
+LOCAL_ACCOUNT = "000000000000"
+"""The account id in the ARNs of local jobs, models and packages (no AWS account is used)."""
 
 _FAILURE_TAIL_LINES = 12
-_IGNORED_CODE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git")
+
+
+class ScriptTimeout(Exception):
+    """A script ran past its time limit and was killed (raised by :func:`run_script`)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"ran longer than {seconds:.0f} s")
+
+
+def job_arn(region: str, kind: str, name: str) -> str:
+    """``arn:aws:sagemaker:<region>:<local account>:<kind>/<name in lower case>``, as
+    SageMaker writes a job's ARN."""
+    return f"arn:aws:sagemaker:{region}:{LOCAL_ACCOUNT}:{kind}/{name.lower()}"
 
 
 def materialise(storage: Storage, uri: str, dest: Path, what: str) -> list[Path]:
-    """Download one object or a prefix into ``dest``; a missing source fails the step."""
+    """Download one object (to ``dest/<basename>``) or every object under a prefix (keeping
+    the layout below it) into ``dest``; a missing source fails the step naming ``uri``."""
     dest.mkdir(parents=True, exist_ok=True)
     try:
         return storage.get_prefix(uri, dest)
@@ -33,38 +49,12 @@ def materialise(storage: Storage, uri: str, dest: Path, what: str) -> list[Path]
         raise StepFailure(f"{what} reads {uri}, which cannot be downloaded: {exc}") from None
 
 
-def copy_code(request: StepRequest, storage: Storage, dest: Path) -> Path:
-    """Copy the step's source dir (and dependency dirs) into ``dest``; returns ``dest``.
-
-    An ``s3://`` source dir is downloaded; a ``.tar.gz`` one (``sourcedir.tar.gz``) unpacked.
-    """
-    if request.code is None:
-        raise StepFailure(f"step {request.step_name!r} has no code to run")
-    if is_s3(request.code["source_dir"]):
-        return _download_code(storage, request.code["source_dir"], dest)
-    source = Path(request.code["source_dir"])
-    if not source.is_dir():
-        raise StepFailure(
-            f"source_dir {source} of step {request.step_name!r} is not a directory; "
-            "it may have moved since the pipeline was defined"
-        )
-    shutil.copytree(source, dest, ignore=_IGNORED_CODE, dirs_exist_ok=True)
-    for dependency in request.code.get("dependencies", []):
-        path = Path(dependency)
-        target = dest / path.name
-        if path.is_dir():
-            shutil.copytree(path, target, ignore=_IGNORED_CODE, dirs_exist_ok=True)
-        elif path.is_file():
-            shutil.copy2(path, target)
-        else:
-            raise StepFailure(f"code dependency {path} of step {request.step_name!r} is missing")
-    return dest
-
-
-def _download_code(storage: Storage, uri: str, dest: Path) -> Path:
+def download_code(storage: Storage, uri: str, dest: Path, what: str) -> Path:
+    """Download code from ``uri`` into ``dest``; a single ``.tar.gz`` object
+    (``sourcedir.tar.gz``) is unpacked there, never outside it. Returns ``dest``."""
     from sagepipe.artifacts.safety import safe_extract
 
-    files = materialise(storage, uri, dest, "source_dir")
+    files = materialise(storage, uri, dest, what)
     if len(files) == 1 and files[0].name.endswith((".tar.gz", ".tgz")):
         safe_extract(files[0], dest)
         files[0].unlink()
@@ -72,7 +62,8 @@ def _download_code(storage: Storage, uri: str, dest: Path) -> Path:
 
 
 def script_environment(extra: Mapping[str, str], opt_ml: Path) -> dict[str, str]:
-    """The environment of a user script: ours, the step's ``env``, ``SAGEPIPE_OPT_ML``."""
+    """The environment of a user script: ours, the job's ``Environment``, ``SAGEPIPE_OPT_ML``
+    (where ``/opt/ml`` is on this machine, for scripts that must work in rewrite mode)."""
     env = dict(os.environ)
     env.update(extra)
     env[OPT_ML_ENV] = str(opt_ml)
@@ -81,12 +72,27 @@ def script_environment(extra: Mapping[str, str], opt_ml: Path) -> dict[str, str]
 
 
 def run_script(
-    command: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float | None
+    command: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float | None,
+    grace: float = 0.0,
 ) -> tuple[int, float]:
     """Run a script with its output going to the step log (our stdout/stderr).
 
+    Args:
+        command: The command line.
+        cwd: Where it runs.
+        env: Its environment.
+        timeout: Seconds it may run.
+        grace: After ``timeout``, seconds between SIGTERM and SIGKILL (SageMaker gives a
+            stopped job 120 s to save its work); 0 kills at once.
+
     Returns:
         The exit code (negative for a signal, as :mod:`subprocess`) and the seconds it ran.
+
+    Raises:
+        ScriptTimeout: it ran longer than ``timeout`` seconds and was stopped.
     """
     sys.stdout.flush()
     sys.stderr.flush()
@@ -95,17 +101,26 @@ def run_script(
     try:
         code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise StepFailure(
-            f"the script ran longer than max_runtime_seconds={timeout:.0f} and was stopped"
-        ) from None
+        _stop(process, grace)
+        raise ScriptTimeout(timeout or 0.0) from None
     finally:
         if process.poll() is None:
             # We are being stopped: the script goes with us.
             process.kill()
             process.wait()
     return code, time.monotonic() - started
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
+    if grace > 0:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass  # it did not end in time: killed below
+    process.kill()
+    process.wait()
 
 
 def log_tail(log: Path, start: int, lines: int = _FAILURE_TAIL_LINES) -> str:
@@ -117,6 +132,11 @@ def log_tail(log: Path, start: int, lines: int = _FAILURE_TAIL_LINES) -> str:
         text = handle.read().decode("utf-8", errors="replace")
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
     return "\n".join(kept)
+
+
+def log_size(log: Path) -> int:
+    """The log's size now: where the tail of what comes next starts."""
+    return log.stat().st_size if log.is_file() else 0
 
 
 def exit_reason(what: str, code: int) -> str:
