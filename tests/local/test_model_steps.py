@@ -163,6 +163,8 @@ def test_packaging_keeps_model_members_and_adds_code(
     assert found["code/helper.py"] == b"X = 1\n"
     assert found["code/shared_utils.py"] == b"Y = 2\n"
     assert "code/old.py" not in found
+
+
 def test_code_in_an_s3_sourcedir_is_repacked_into_the_model(
     tmp_path: Path, run: Runner, home: Path, storage: RoutedStorage
 ) -> None:
