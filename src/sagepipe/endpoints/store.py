@@ -1,8 +1,9 @@
-"""Local endpoints' state: the ``endpoints`` table of ``<SAGEPIPE_HOME>/runs.db``.
+"""Local endpoints' state: the ``endpoints`` table of ``<SAGEPIPE_HOME>/endpoints.db``.
 
-The table belongs to this package (created on first use), so that the endpoint lifecycle
-needs neither the local engine nor the server stack; the database is shared with the run
-store in WAL mode, each write one short transaction.
+The file belongs to this package (created on first use), so that the endpoint lifecycle
+needs neither the local engine nor the server stack; WAL mode, each write one short
+transaction. Endpoints recorded in ``runs.db`` by earlier versions are copied over when the
+file is created (:mod:`sagepipe.sqlite_tables`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 
 from sagepipe.endpoints.errors import EndpointNotFoundError
 from sagepipe.errors import did_you_mean
+from sagepipe.sqlite_tables import adopt_legacy_rows
 
-DB_NAME = "runs.db"  # the run store's file: one database per sagepipe home
+DB_NAME = "endpoints.db"
 _BUSY_TIMEOUT_S = 30.0
 
 IN_SERVICE = "InService"
@@ -75,11 +77,14 @@ class EndpointStore:
 
     def __init__(self, home: Path) -> None:
         home.mkdir(parents=True, exist_ok=True)
+        created = not (home / DB_NAME).exists()
         self._connection = sqlite3.connect(
             home / DB_NAME, timeout=_BUSY_TIMEOUT_S, isolation_level=None
         )
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute(_SCHEMA)
+        if created:
+            adopt_legacy_rows(self._connection, home, "endpoints")
 
     def close(self) -> None:
         """Close the database connection."""

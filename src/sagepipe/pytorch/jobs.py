@@ -24,12 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sagepipe.errors import did_you_mean
 from sagepipe.processes import process_alive
 from sagepipe.pytorch.errors import JobNotFoundError
+from sagepipe.sqlite_tables import adopt_legacy_rows
 from sagepipe.storage import sagepipe_home
 
 IN_PROGRESS = "InProgress"
 COMPLETED = "Completed"
 FAILED = "Failed"
-_DB_NAME = "runs.db"  # the run store's database: one per sagepipe home
+_DB_NAME = "jobs.db"  # this store's own file (earlier versions shared runs.db)
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS training_jobs (
     name TEXT PRIMARY KEY,
@@ -142,9 +143,12 @@ class JobStore:
     def __init__(self, home: Path | None = None) -> None:
         self.home = home or sagepipe_home()
         self.home.mkdir(parents=True, exist_ok=True)
+        created = not (self.home / _DB_NAME).exists()
         self._db = sqlite3.connect(self.home / _DB_NAME, timeout=30.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
+        if created:
+            adopt_legacy_rows(self._db, self.home, "training_jobs")
 
     def close(self) -> None:
         """Close the database connection."""

@@ -227,9 +227,10 @@ def _local_endpoint_url(name: str) -> str | None:
     if name.startswith(("http://", "https://")):
         return None
     from sagepipe.endpoints import IN_SERVICE, EndpointStore
+    from sagepipe.endpoints.store import DB_NAME
     from sagepipe.storage import sagepipe_home
 
-    if not (sagepipe_home() / "runs.db").exists():
+    if not (sagepipe_home() / DB_NAME).exists() and not (sagepipe_home() / "runs.db").exists():
         return None
     with EndpointStore(sagepipe_home()) as store:
         record = store.find(name)
