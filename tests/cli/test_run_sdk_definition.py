@@ -1,0 +1,307 @@
+"""``sagepipe run DEFINITION.json`` runs a PyTorch pipeline the SageMaker Python SDK 2.x wrote
+itself, through the real entry point, after its code and data are copied into the local object
+store with ``sagepipe s3 cp``.
+
+The SDK runs in its own cached virtual environment against the moto server
+(``tests/sagemaker/sdk_env.py``); the script is ``resources/sdk_pytorch/sdk_pipeline.py``:
+Processing -> Training -> CreateModel -> RegisterModel -> Transform.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.sagemaker.sdk_env import run_sdk_script
+
+RESOURCES = Path(__file__).parent / "resources" / "sdk_pytorch"
+BUCKET = "sdk-pytorch-bucket"
+GROUP = "sdk-pytorch-models"
+SOURCE_DIR = f"s3://{BUCKET}/code/sourcedir.tar.gz"
+BATCH_INPUT = f"s3://{BUCKET}/batch/records.jsonl"
+STEPS = {
+    "Preprocess": "Processing",
+    "Train": "Training",
+    "CreateModel-CreateModel": "Model",
+    "Register-RegisterModel": "RegisterModel",
+    "BatchScore": "Transform",
+}
+BATCH_ROWS = [[0.5, 1.0], [1.0, 0.0], [-1.0, 2.0], [3.0, 1.5], [0.0, 0.0], [2.5, -1.0]]
+
+
+@dataclass
+class Execution:
+    home: Path
+    run: subprocess.CompletedProcess[str]
+    document: dict[str, Any]
+
+    def step(self, name: str) -> dict[str, Any]:
+        steps: dict[str, dict[str, Any]] = {s["name"]: s for s in self.document["steps"]}
+        return steps[name]
+
+
+def sagepipe(home: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(SAGEPIPE_HOME=str(home), SAGEPIPE_STORAGE="local")
+    return subprocess.run(
+        [sys.executable, "-m", "sagepipe", *args],
+        cwd=home.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, f"{done.args}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def sdk_definition(
+    request: pytest.FixtureRequest, moto_s3: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    work = tmp_path_factory.mktemp("sdk-pytorch")
+    out = work / "definition.json"
+    run_sdk_script(request, moto_s3, work, RESOURCES / "sdk_pipeline.py", str(out))
+    return out
+
+
+def _sourcedir(work: Path) -> Path:
+    archive = work / "sourcedir.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in ("train.py", "inference.py"):
+            tar.add(RESOURCES / name, arcname=name)
+    return archive
+
+
+def _raw_rows(work: Path) -> Path:
+    raw = work / "raw"
+    raw.mkdir()
+    for part in range(2):
+        with (raw / f"part-{part}.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["x1", "x2", "y"])
+            for i in range(20):
+                x1, x2 = (i - 10) / 5, (part * 20 + i) % 7 / 3
+                writer.writerow([x1, x2, 2 * x1 - x2 + 0.5])
+    return raw
+
+
+def stage(home: Path, *, sourcedir: bool = True) -> None:
+    """Copy the code and data the definition references into the home's local store."""
+    work = home.parent / "staging"
+    work.mkdir()
+    ok(sagepipe(home, "s3", "cp", str(RESOURCES / "preprocess.py"), f"s3://{BUCKET}/code/"))
+    if sourcedir:
+        ok(sagepipe(home, "s3", "cp", str(_sourcedir(work)), SOURCE_DIR))
+    ok(sagepipe(home, "s3", "cp", "--recursive", str(_raw_rows(work)), f"s3://{BUCKET}/raw"))
+    records = work / "records.jsonl"
+    records.write_text("".join(json.dumps({"features": row}) + "\n" for row in BATCH_ROWS))
+    ok(sagepipe(home, "s3", "cp", str(records), BATCH_INPUT))
+
+
+def execution_id(stdout: str) -> str:
+    found = re.search(r"execution (\S+)", stdout)
+    assert found is not None, stdout
+    return found.group(1)
+
+
+def show(home: Path, execution: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        ok(sagepipe(home, "executions", "show", execution, "--json"))
+    )
+    return document
+
+
+def run_definition(home: Path, definition: Path, *params: str) -> Execution:
+    target = home.parent / "definition.json"
+    target.write_text(definition.read_text())
+    args = [arg for param in params for arg in ("--param", param)]
+    done = sagepipe(home, "run", str(target), *args, timeout=240)
+    return Execution(home, done, show(home, execution_id(done.stdout + done.stderr)))
+
+
+@pytest.fixture(scope="module")
+def executed(sdk_definition: Path, tmp_path_factory: pytest.TempPathFactory) -> Execution:
+    home = tmp_path_factory.mktemp("sdk-run") / "home"
+    stage(home)
+    return run_definition(home, sdk_definition, "Epochs=2", "ApprovalStatus=Approved")
+
+
+def output_uri(step: dict[str, Any], name: str) -> str:
+    """A processing step's output URI, read as the definition's
+    ``Steps.X.ProcessingOutputConfig.Outputs['name'].S3Output.S3Uri`` reads it."""
+    outputs = step["properties"]["ProcessingOutputConfig"]["Outputs"]
+    uri: str = outputs[name]["S3Output"]["S3Uri"]
+    return uri.rstrip("/")
+
+
+def download(home: Path, uri: str) -> Path:
+    target = home.parent / "downloads" / uri.removeprefix("s3://")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ok(sagepipe(home, "s3", "cp", uri, str(target)))
+    return target
+
+
+@pytest.mark.slow
+def test_every_step_of_the_sdk_pipeline_succeeds(executed: Execution) -> None:
+    assert executed.run.returncode == 0, executed.run.stdout[-4000:] + executed.run.stderr[-4000:]
+    assert executed.document["status"] == "Succeeded"
+    assert executed.document["parameters"]["Epochs"] == 2
+    statuses = {s["name"]: (s["step_type"], s["status"]) for s in executed.document["steps"]}
+    assert statuses == {name: (kind, "Succeeded") for name, kind in STEPS.items()}
+
+
+@pytest.mark.slow
+def test_the_training_job_writes_model_and_code_into_model_tar_gz(executed: Execution) -> None:
+    train = executed.step("Train")["properties"]
+    assert train["HyperParameters"]["epochs"] == "2"
+    artifact = train["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifact.startswith(f"s3://{BUCKET}/models/") and artifact.endswith("/model.tar.gz")
+    with tarfile.open(download(executed.home, artifact)) as tar:
+        names = {m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()}
+        epochs = json.loads(tar.extractfile(_member(tar, "epochs.json")).read())  # type: ignore[union-attr]
+    assert {"model.pt", "epochs.json", "code/inference.py"} <= names
+    assert epochs == {"epochs": 2}
+    # The channels came from the processing outputs: both splits of the 40 rows were read.
+    preprocess = executed.step("Preprocess")
+    train_rows = download(executed.home, output_uri(preprocess, "train") + "/train.jsonl")
+    test_rows = download(executed.home, output_uri(preprocess, "test") + "/test.jsonl")
+    assert len(train_rows.read_text().splitlines()) == 30
+    assert len(test_rows.read_text().splitlines()) == 10
+
+
+@pytest.mark.slow
+def test_the_model_version_is_registered_with_the_approval_status_given(
+    executed: Execution,
+) -> None:
+    lines = ok(sagepipe(executed.home, "registry", "versions", GROUP)).splitlines()
+    assert len(lines) == 1, lines
+    version, status, *_, arn = lines[0].split()
+    assert (version, status) == ("1", "Approved")
+    package = json.loads(ok(sagepipe(executed.home, "registry", "show", arn)))
+    container = package["InferenceSpecification"]["Containers"][0]
+    artifact = executed.step("Train")["properties"]["ModelArtifacts"]["S3ModelArtifacts"]
+    assert container["ModelDataUrl"] == artifact
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+
+
+@pytest.mark.slow
+def test_the_transform_writes_one_prediction_per_input_line(executed: Execution) -> None:
+    import torch
+
+    output = download(executed.home, f"s3://{BUCKET}/scores/records.jsonl.out")
+    predictions = [json.loads(line)["prediction"] for line in output.read_text().splitlines()]
+    artifact = executed.step("Train")["properties"]["ModelArtifacts"]["S3ModelArtifacts"]
+    with tarfile.open(download(executed.home, artifact)) as tar:
+        state = torch.load(
+            io.BytesIO(tar.extractfile(_member(tar, "model.pt")).read()),  # type: ignore[union-attr]
+            weights_only=True,
+        )
+    model = torch.nn.Linear(2, 1)
+    model.load_state_dict(state)
+    with torch.no_grad():
+        expected = model(torch.tensor(BATCH_ROWS))[:, 0].tolist()
+    assert predictions == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_get_to_a_missing_step_is_refused_before_anything_runs(
+    sdk_definition: Path, tmp_path: Path
+) -> None:
+    raw = json.loads(sdk_definition.read_text())
+    train = next(s for s in raw["Steps"] if s["Name"] == "Train")
+    source = train["Arguments"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    source["S3Uri"]["Get"] = source["S3Uri"]["Get"].replace("Steps.Preprocess.", "Steps.Prepare.")
+    definition = tmp_path / "definition.json"
+    definition.write_text(json.dumps(raw))
+    home = tmp_path / "home"
+    done = sagepipe(home, "run", str(definition))
+    assert done.returncode == 2, done.stdout + done.stderr
+    error = done.stderr.strip()
+    assert len(error.splitlines()) == 1 and "Traceback" not in error, error
+    assert "'Train'" in error and "step 'Prepare' is not in the definition" in error
+    listing = ok(sagepipe(home, "executions", "list"))
+    assert listing.startswith("no executions yet"), listing
+
+
+@pytest.mark.slow
+def test_a_parameter_of_the_wrong_type_is_refused(sdk_definition: Path, tmp_path: Path) -> None:
+    definition = tmp_path / "definition.json"
+    definition.write_text(sdk_definition.read_text())
+    done = sagepipe(tmp_path / "home", "run", str(definition), "--param", "Epochs=two")
+    assert done.returncode == 2, done.stdout + done.stderr
+    error = done.stderr.strip()
+    assert len(error.splitlines()) == 1 and "Traceback" not in error, error
+    assert "Epochs" in error and "Integer" in error
+
+
+@pytest.mark.slow
+def test_a_missing_source_dir_fails_the_training_step_naming_the_uri(
+    sdk_definition: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    stage(home, sourcedir=False)
+    failed = run_definition(home, sdk_definition, "Epochs=2")
+    assert failed.run.returncode == 1, failed.run.stdout + failed.run.stderr
+    assert "Traceback" not in failed.run.stderr, failed.run.stderr
+    assert failed.document["status"] == "Failed"
+    assert failed.step("Preprocess")["status"] == "Succeeded"
+    train = failed.step("Train")
+    assert train["status"] == "Failed"
+    assert SOURCE_DIR in train["failure_reason"], train["failure_reason"]
+    later = {name: failed.step(name)["status"] for name in list(STEPS)[2:] if _has(failed, name)}
+    assert "Succeeded" not in later.values(), later
+    # The earlier step's outputs stay in the store.
+    uri = output_uri(failed.step("Preprocess"), "train")
+    assert download(home, uri + "/train.jsonl").read_text().count("\n") == 30
+
+
+def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo:
+    for member in tar.getmembers():
+        if member.name.removeprefix("./") == name:
+            return member
+    raise AssertionError(f"{name} not in {tar.getnames()}")
+
+
+def _has(execution: Execution, name: str) -> bool:
+    return any(s["name"] == name for s in execution.document["steps"])
+
+
+@pytest.mark.slow
+def test_the_sdk_definition_is_read_checked_and_runnable_here(sdk_definition: Path) -> None:
+    from sagepipe.local.calls import local_call
+    from sagepipe.local.definition.checks import check_definition
+    from sagepipe.local.definition.parameters import bind_parameters
+    from sagepipe.local.definition.reading import read_definition
+
+    definition = read_definition(sdk_definition)
+    graph = check_definition(definition)
+    assert graph.dependencies == {
+        "Preprocess": frozenset(),
+        "Train": frozenset({"Preprocess"}),
+        "CreateModel-CreateModel": frozenset({"Train"}),
+        "Register-RegisterModel": frozenset({"Train"}),
+        "BatchScore": frozenset({"CreateModel-CreateModel"}),
+    }
+    assert bind_parameters(definition, {"Epochs": "2", "ApprovalStatus": "Approved"}) == {
+        "InputData": f"s3://{BUCKET}/raw",
+        "Epochs": 2,
+        "ApprovalStatus": "Approved",
+    }
+    steps = {p.step.Name: p.step for p in definition.placed_steps()}
+    assert {name: step.Type for name, step in steps.items()} == STEPS
+    for name, step in steps.items():
+        assert local_call(step.Type).problems(name, step.Arguments) == [], name
