@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sagepipe.errors import PipelineDefinitionError, SagepipeError
 
 
@@ -26,10 +28,15 @@ class ModelNotFoundError(EngineError):
 
 
 class StepFailure(SagepipeError):
-    """Raised inside a step process: the step failed, with ``reason`` as its failure reason."""
+    """Raised inside a step process: the step failed, with ``reason`` as its failure reason.
 
-    def __init__(self, reason: str) -> None:
+    ``properties``, when given, are what the failed job's Describe* response would say
+    (``FailureReason``, ``ExitMessage``...), for the execution's record.
+    """
+
+    def __init__(self, reason: str, properties: dict[str, Any] | None = None) -> None:
         self.reason = reason
+        self.properties = properties
         super().__init__(reason)
 
 

@@ -15,8 +15,10 @@ Known images (any account, region, partition domain, version, cpu/gpu and Python
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 RuntimeKind = Literal["pytorch-training", "pytorch-inference", "sklearn"]
@@ -75,3 +77,47 @@ def image_problem(step_name: str, field: str, image: object) -> str | None:
         "the AWS Deep Learning Container images for PyTorch (pytorch-training, "
         "pytorch-inference) and SageMaker's scikit-learn images"
     )
+
+
+def local_torch_version() -> str | None:
+    """The version of the torch installed here, without importing it; ``None`` if absent."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return None
+
+
+def framework_version_warning(runtime: LocalRuntime, marker_dir: Path) -> str | None:
+    """The warning that a PyTorch image's version differs from the local torch, given once
+    per run: ``None`` for a non-PyTorch image, a matching version (major and minor: patch
+    releases do not change behaviour a pipeline relies on), or when an earlier step of the
+    run already gave the same warning.
+
+    Args:
+        runtime: The step's image.
+        marker_dir: The execution's directory; a marker file there records that the warning
+            was given (created atomically, so parallel steps give it once between them).
+    """
+    if runtime.kind == "sklearn":
+        return None
+    local = local_torch_version()
+    if local is not None and _major_minor(local) == _major_minor(runtime.framework_version):
+        return None
+    here = f"torch {local}" if local is not None else "no torch"
+    warning = (
+        f"the image {runtime.image} has PyTorch {runtime.framework_version}; the local "
+        f"runtime has {here}, so results may differ from SageMaker's"
+    )
+    marker = marker_dir / f".warned-pytorch-{runtime.framework_version}"
+    marker_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return None
+    return warning
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(re.split(r"[.+]", version)[:2])

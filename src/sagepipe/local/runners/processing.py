@@ -1,31 +1,25 @@
-"""The processing runner: SageMaker's processing container contract, offline.
+"""The processing runner: a ``ProcessingStep``'s config as a CreateProcessingJob request, run
+by the one local processing job (:class:`sagepipe.local.calls.processing.ProcessingJob`).
 
-The work dir holds ``opt/ml/processing/input/<name>`` (each input downloaded),
-``opt/ml/processing/input/code`` (the source dir), ``opt/ml/processing/output/<name>`` and
-``opt/ml/config/{processingjobconfig,resourceconfig}.json``. The script runs as
-``python <entry_point> <arguments>`` in the code dir; when it exits 0, each output dir is
-uploaded and recorded as ``ProcessingOutputConfig.Outputs[<name>].S3Output.S3Uri``.
+Kept until the engine executes definitions only: it copies the step's source dir (and
+dependencies) into the step dir, names it as the ``code`` input, and records the outputs in
+the shape this engine's IR references read (``Outputs`` keyed by name).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagepipe.local.calls.base import CallContext
+from sagepipe.local.calls.common import job_arn as call_job_arn
+from sagepipe.local.calls.images import local_torch_version
+from sagepipe.local.calls.processing import ProcessingJob
 from sagepipe.local.errors import StepFailure
-from sagepipe.local.layout import rewrite_opt_ml
-from sagepipe.local.protocol import write_json
 from sagepipe.local.runners.base import StepContext, StepOutcome
-from sagepipe.local.runners.common import (
-    copy_code,
-    exit_reason,
-    failure_with_tail,
-    log_tail,
-    materialise,
-    run_script,
-    script_environment,
-)
+from sagepipe.local.runners.common import copy_code
 
 if TYPE_CHECKING:
     from sagepipe.pipeline import Step
@@ -34,6 +28,7 @@ STEP_TYPE = "ProcessingStep"
 INPUT_ROOT = "/opt/ml/processing/input"
 OUTPUT_ROOT = "/opt/ml/processing/output"
 CODE_PATH = f"{INPUT_ROOT}/code"
+_DEFAULT_REGION = "us-east-1"
 
 
 class ProcessingRunner:
@@ -49,113 +44,72 @@ class ProcessingRunner:
             )
 
     def run(self, context: StepContext) -> StepOutcome:
-        request, layout = context.request, context.layout
-        config = request.config
-        inputs: list[dict[str, Any]] = config.get("inputs") or []
-        outputs: list[dict[str, Any]] = config.get("outputs") or []
-        for item in inputs:
-            name = item["name"]
-            source = request.inputs.get(name, item.get("source"))
-            if not isinstance(source, str) or not source:
-                raise StepFailure(
-                    f"processing input {name!r} has no source: give it a source in the config "
-                    "or wire it from a predecessor's output of the same name"
-                )
-            dest = layout.container_path(item.get("destination") or f"{INPUT_ROOT}/{name}")
-            files = materialise(context.storage, source, dest, f"processing input {name!r}")
-            context.log(f"sagepipe: input {name!r}: {len(files)} file(s) from {source}")
-        code_dir = copy_code(request, context.storage, layout.container_path(CODE_PATH))
-        for item in outputs:
-            output_dir(context, item).mkdir(parents=True, exist_ok=True)
-        _write_job_config(context, inputs, outputs)
-
-        arguments = [str(a) for a in config.get("arguments") or []]
-        if context.opt_ml_mode == "rewrite":
-            arguments = [rewrite_opt_ml(a, layout.opt_ml) for a in arguments]
-        entry_point = str((request.code or {})["entry_point"])
-        command = [sys.executable, entry_point, *arguments]
-        env = script_environment(config.get("env") or {}, layout.opt_ml)
-        start = layout.log.stat().st_size if layout.log.is_file() else 0
-        context.log(f"sagepipe: running {' '.join(command[1:])}")
-        code, seconds = run_script(command, code_dir, env, config.get("max_runtime_seconds"))
-        if code != 0:
-            tail = log_tail(layout.log, start)
-            reason = exit_reason(f"processing script {entry_point}", code)
-            raise StepFailure(failure_with_tail(reason, tail, layout.log))
-
-        recorded: dict[str, Any] = {}
-        uploaded: list[dict[str, Any]] = []
-        for item in outputs:
-            name = item["name"]
-            uri = item.get("destination") or f"{request.output_prefix}/{name}"
-            uris = context.uploader.upload_tree(output_dir(context, item), uri)
-            context.log(f"sagepipe: output {name!r}: {len(uris)} file(s) to {uri}")
-            uploaded.append({"uri": uri, "objects": len(uris)})
-            recorded[name] = {
-                "OutputName": name,
-                "S3Output": {
-                    "S3Uri": uri,
-                    "LocalPath": container_output(item),
-                    "S3UploadMode": "EndOfJob",
-                },
-            }
-        properties = {
+        request = context.request
+        code_dir = copy_code(request, context.storage, context.layout.step_dir / "code")
+        region = request.config.get("region") or _DEFAULT_REGION
+        call = CallContext(
+            step_name=request.step_name,
+            step_type="Processing",
+            request=_processing_request(context, str(code_dir), region),
+            job_name=request.job_name,
+            execution_id=request.execution_id,
+            pipeline_name=request.pipeline_name,
+            region=region,
+            home=Path(request.home),
+            layout=context.layout,
+            storage=context.storage,
+            uploader=context.uploader,
+            log=context.log,
+            opt_ml_mode=context.opt_ml_mode,
+            record_metrics=context.record_metrics,
+        )
+        outcome = ProcessingJob().run(call)
+        outputs = outcome.properties["ProcessingOutputConfig"]["Outputs"]
+        outcome.properties = {
             "ProcessingJobName": request.job_name,
-            "ProcessingJobArn": job_arn(config, "processing-job", request.job_name),
+            "ProcessingJobArn": outcome.properties["ProcessingJobArn"],
             "ProcessingJobStatus": "Completed",
-            "ProcessingOutputConfig": {"Outputs": recorded},
+            "ProcessingOutputConfig": {"Outputs": {o["OutputName"]: o for o in outputs}},
         }
-        return StepOutcome(properties=properties, outputs=uploaded, process_seconds=seconds)
+        return outcome
 
 
-def container_output(item: dict[str, Any]) -> str:
-    return str(item.get("source") or f"{OUTPUT_ROOT}/{item['name']}")
-
-
-def output_dir(context: StepContext, item: dict[str, Any]) -> Path:
-    return context.layout.container_path(container_output(item))
-
-
-def job_arn(config: dict[str, Any], kind: str, name: str) -> str:
-    region = config.get("region") or "us-east-1"
-    return f"arn:aws:sagemaker:{region}:000000000000:{kind}/{name.lower()}"
-
-
-def _write_job_config(
-    context: StepContext, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]
-) -> None:
+def _processing_request(context: StepContext, code_uri: str, region: str) -> dict[str, Any]:
     request, config = context.request, context.request.config
-    entry_point = (request.code or {}).get("entry_point")
-    config_dir = context.layout.container_path("/opt/ml/config")
-    config_dir.mkdir(parents=True, exist_ok=True)
-    job = {
-        "ProcessingJobName": request.job_name,
-        "ProcessingInputs": [
-            {
-                "InputName": item["name"],
-                "S3Input": {
-                    "S3Uri": request.inputs.get(item["name"], item.get("source")),
-                    "LocalPath": item.get("destination") or f"{INPUT_ROOT}/{item['name']}",
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                },
-            }
-            for item in inputs
-        ],
-        "ProcessingOutputConfig": {
-            "Outputs": [
-                {
-                    "OutputName": item["name"],
-                    "S3Output": {
-                        "S3Uri": item.get("destination")
-                        or f"{request.output_prefix}/{item['name']}",
-                        "LocalPath": container_output(item),
-                        "S3UploadMode": "EndOfJob",
-                    },
-                }
-                for item in outputs
-            ]
+    inputs: list[dict[str, Any]] = []
+    for item in config.get("inputs") or []:
+        name = item["name"]
+        source = request.inputs.get(name, item.get("source"))
+        if not isinstance(source, str) or not source:
+            raise StepFailure(
+                f"processing input {name!r} has no source: give it a source in the config "
+                "or wire it from a predecessor's output of the same name"
+            )
+        local = item.get("destination") or f"{INPUT_ROOT}/{name}"
+        inputs.append(_s3_input(name, source, local))
+    inputs.append(_s3_input("code", code_uri, CODE_PATH))
+    outputs = [
+        {
+            "OutputName": item["name"],
+            "S3Output": {
+                "S3Uri": item.get("destination") or f"{request.output_prefix}/{item['name']}",
+                "LocalPath": str(item.get("source") or f"{OUTPUT_ROOT}/{item['name']}"),
+                "S3UploadMode": "EndOfJob",
+            },
+        }
+        for item in config.get("outputs") or []
+    ]
+    entry_point = str((request.code or {})["entry_point"])
+    return {
+        "AppSpecification": {
+            # The image of the local torch: these steps never asked for a framework version.
+            "ImageUri": _local_image(region),
+            "ContainerEntrypoint": ["python3", f"{CODE_PATH}/{entry_point}"],
+            "ContainerArguments": [str(a) for a in config.get("arguments") or []],
         },
+        "Environment": config.get("env") or {},
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"Outputs": outputs},
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": config.get("processing_instance_count", 1),
@@ -163,13 +117,32 @@ def _write_job_config(
                 "VolumeSizeInGB": config.get("processing_volume_size", 30),
             }
         },
-        "AppSpecification": {
-            "ContainerEntrypoint": ["python3", f"{CODE_PATH}/{entry_point}"],
-            "ContainerArguments": [str(a) for a in config.get("arguments") or []],
-        },
-        "Environment": config.get("env") or {},
         "RoleArn": config.get("role"),
         "StoppingCondition": {"MaxRuntimeInSeconds": config.get("max_runtime_seconds", 86400)},
     }
-    write_json(config_dir / "processingjobconfig.json", job)
-    write_json(config_dir / "resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"]})
+
+
+def _local_image(region: str) -> str:
+    version = re.match(r"\d+\.\d+(?:\.\d+)?", local_torch_version() or "")
+    python = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return (
+        f"763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:"
+        f"{version[0] if version else '2.1.0'}-cpu-{python}"
+    )
+
+
+def _s3_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+        },
+    }
+
+
+def job_arn(config: dict[str, Any], kind: str, name: str) -> str:
+    """A local job's ARN in the region of a step config."""
+    return call_job_arn(config.get("region") or _DEFAULT_REGION, kind, name)

@@ -16,12 +16,15 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 import tarfile
 from pathlib import Path
 from typing import Any
 
-PROCESSING = Path("/opt/ml/processing")
+# SageMaker mounts the job at /opt/ml; sagepipe's local engine, where it cannot mount it,
+# names the directory that stands in for it.
+PROCESSING = Path(os.environ.get("SAGEPIPE_OPT_ML", "/opt/ml")) / "processing"
 CONFIG_FILE = "sagepipe_payload.json"
 HYPERPARAMETERS = "hyperparameters.json"
 

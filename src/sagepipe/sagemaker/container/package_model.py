@@ -14,12 +14,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-PROCESSING = Path("/opt/ml/processing")
+# SageMaker mounts the job at /opt/ml; sagepipe's local engine, where it cannot mount it,
+# names the directory that stands in for it.
+PROCESSING = Path(os.environ.get("SAGEPIPE_OPT_ML", "/opt/ml")) / "processing"
 CONFIG_FILE = "sagepipe_packaging.json"
 CODE_FOLDER = "inference_code"
 

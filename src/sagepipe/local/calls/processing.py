@@ -1,0 +1,347 @@
+"""CreateProcessingJob, locally: a ``Processing`` step's request run as SageMaker runs it.
+
+What the request asks for and what happens here:
+
+- ``AppSpecification.ImageUri``: must map to a local runtime (:mod:`.images`); a PyTorch image
+  whose version differs from the local torch gives one warning per run.
+  ``ContainerEntrypoint`` must run a script under ``/opt/ml/processing`` with Python
+  (``python3 /opt/ml/processing/input/code/x.py``): it runs with this interpreter, in the
+  script's directory, followed by ``ContainerArguments``. In rewrite mode (no mount namespace)
+  ``/opt/ml`` in the entrypoint and arguments becomes the host's work dir.
+- ``Environment``: the script's environment on top of ours.
+- ``ProcessingInputs``: downloaded before the script runs (:mod:`.processing_inputs`).
+- ``ProcessingOutputConfig.Outputs``: each ``LocalPath`` exists when the script starts and is
+  uploaded to its ``S3Uri`` when the job ends (``S3UploadMode`` ``Continuous`` is accepted and
+  uploaded at the end too); only if every host's script exits 0.
+- ``ProcessingResources.ClusterConfig.InstanceCount`` ``N``: the hosts ``algo-1`` ..
+  ``algo-N`` run one after the other, each with its own ``/opt/ml`` (``resourceconfig.json``
+  names it ``current_host``), its own share of ``ShardedByS3Key`` inputs, and its outputs
+  uploaded to the same ``S3Uri`` (as on SageMaker, a file of the same name from a later
+  host replaces an earlier one's).
+- ``StoppingCondition.MaxRuntimeInSeconds``: the job (all hosts together) is stopped after
+  it, and the step fails.
+- ``NetworkConfig``, ``RoleArn``, ``ExperimentConfig``, instance type and volume: accepted,
+  no local meaning.
+
+``/opt/ml/config/processingjobconfig.json`` holds the request (with ``ProcessingJobName``),
+``/opt/ml/config/resourceconfig.json`` the hosts. The properties are shaped like
+DescribeProcessingJob.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sagepipe import service_model
+from sagepipe.local.calls.base import CallContext, StepOutcome
+from sagepipe.local.calls.common import (
+    ScriptTimeout,
+    exit_reason,
+    failure_with_tail,
+    job_arn,
+    log_size,
+    log_tail,
+    run_script,
+    script_environment,
+)
+from sagepipe.local.calls.images import framework_version_warning, image_problem, local_runtime
+from sagepipe.local.calls.processing_inputs import (
+    PROCESSING_ROOT,
+    download_inputs,
+    input_problems,
+    local_path_problem,
+)
+from sagepipe.local.errors import StepFailure
+from sagepipe.local.layout import rewrite_opt_ml, to_local
+from sagepipe.local.protocol import write_json
+
+_PYTHON = re.compile(r"^(?:/[\w./-]*/)?python(?:3(?:\.\d+)?)?$")
+_ENUMS = {
+    "S3DataType": "ProcessingS3DataType",
+    "S3InputMode": "ProcessingS3InputMode",
+    "S3DataDistributionType": "ProcessingS3DataDistributionType",
+    "S3CompressionType": "ProcessingS3CompressionType",
+    "S3UploadMode": "ProcessingS3UploadMode",
+}
+_EXIT_MESSAGE_BYTES = 1024
+
+
+class ProcessingJob:
+    """Runs a ``Processing`` step's CreateProcessingJob request."""
+
+    def problems(self, step_name: str, arguments: Mapping[str, Any]) -> list[str]:
+        return [f"step {step_name!r}: {p}" for p in request_problems(arguments)]
+
+    def run(self, context: CallContext) -> StepOutcome:
+        request = context.request
+        found = request_problems(request)
+        if found:
+            raise StepFailure(f"step {context.step_name!r}: {found[0]}")
+        runtime = local_runtime(request["AppSpecification"]["ImageUri"])
+        warnings: list[str] = []
+        if runtime is not None:
+            warning = framework_version_warning(runtime, context.layout.step_dir.parent)
+            if warning is not None:
+                warnings.append(warning)
+        started = _now()
+        count = int(
+            request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount", 1)
+        )
+        hosts = [f"algo-{i}" for i in range(1, count + 1)]
+        limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        deadline = None if limit is None else time.monotonic() + float(limit)
+        seconds = 0.0
+        host_dirs: list[Path] = []
+        for index, host in enumerate(hosts):
+            opt_ml = _host_opt_ml(context, index, host)
+            host_dirs.append(opt_ml)
+            seconds += _run_host(context, opt_ml, hosts, index, deadline, started)
+        if context.opt_ml_mode == "namespace" and len(hosts) > 1:
+            _show_opt_ml(context, context.layout.opt_ml)
+        uploaded = _upload_outputs(context, host_dirs)
+        properties = describe(context, "Completed", started)
+        return StepOutcome(
+            properties=properties, outputs=uploaded, warnings=warnings, process_seconds=seconds
+        )
+
+
+def request_problems(request: Mapping[str, Any]) -> list[str]:
+    """What in a (possibly unevaluated) CreateProcessingJob request cannot run here; each
+    problem names its field."""
+    problems: list[str] = []
+    app = request.get("AppSpecification")
+    if not isinstance(app, dict):
+        return ["the request has no AppSpecification"]
+    image = image_problem("", "AppSpecification.ImageUri", app.get("ImageUri"))
+    if image is not None:
+        problems.append(image.removeprefix("step '': "))
+    problems.extend(_entrypoint_problems(app))
+    names: set[str] = set()
+    for position, item in enumerate(request.get("ProcessingInputs") or []):
+        where = f"ProcessingInputs[{position}]"
+        problems.extend(input_problems(where, item))
+        problems.extend(_enum_problems(where, item.get("S3Input") or {}))
+        problems.extend(_duplicate(where, "InputName", item.get("InputName"), names))
+    for position, item in enumerate(_outputs(request)):
+        where = f"ProcessingOutputConfig.Outputs[{position}]"
+        problems.extend(_output_problems(where, item))
+        problems.extend(_duplicate(where, "OutputName", item.get("OutputName"), names))
+    count = request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount")
+    if isinstance(count, int) and count < 1:
+        problems.append(
+            f"ProcessingResources.ClusterConfig.InstanceCount is {count}; it must be >= 1"
+        )
+    return problems
+
+
+def _entrypoint_problems(app: dict[str, Any]) -> list[str]:
+    entry = app.get("ContainerEntrypoint")
+    field = "AppSpecification.ContainerEntrypoint"
+    if entry is None:
+        return [
+            f"{field} is missing: the image's own entrypoint has no local stand-in; give "
+            'one such as ["python3", "/opt/ml/processing/input/code/script.py"]'
+        ]
+    if not isinstance(entry, list) or not entry or not isinstance(entry[0], str):
+        return []
+    if not _PYTHON.match(entry[0]):
+        return [
+            f"{field} runs {entry[0]!r}; the local engine runs Python scripts "
+            '(["python3", "/opt/ml/processing/input/code/script.py"])'
+        ]
+    script = _script(entry, app.get("ContainerArguments") or [])
+    if isinstance(script, str) and not script.startswith(PROCESSING_ROOT + "/"):
+        return [
+            f"{field} runs {script!r}, which is not under {PROCESSING_ROOT}/: a script "
+            "inside the image has no local stand-in; give it as a ProcessingInput"
+        ]
+    return []
+
+
+def _script(entry: list[Any], arguments: list[Any]) -> object:
+    """The script a Python entrypoint runs: its first argument that is not an option."""
+    for part in [*entry[1:], *arguments]:
+        if not (isinstance(part, str) and part.startswith("-")):
+            return part
+    return None
+
+
+def _output_problems(where: str, item: dict[str, Any]) -> list[str]:
+    if "FeatureStoreOutput" in item:
+        return [f"{where} is a FeatureStoreOutput, which the local engine cannot write"]
+    s3 = item.get("S3Output")
+    if not isinstance(s3, dict):
+        return [f"{where} has no S3Output"]
+    problems = _enum_problems(where, s3)
+    found = local_path_problem(f"{where}.S3Output", s3.get("LocalPath"))
+    if found:
+        problems.append(found)
+    return problems
+
+
+def _enum_problems(where: str, members: dict[str, Any]) -> list[str]:
+    """Values of enum members that SageMaker's API model does not allow."""
+    problems: list[str] = []
+    for member, shape_name in _ENUMS.items():
+        value = members.get(member)
+        allowed: list[str] = service_model.shape(shape_name)["enum"]
+        if isinstance(value, str) and value not in allowed:
+            problems.append(
+                f"{where}.{member} is {value!r}; it must be one of {', '.join(allowed)}"
+            )
+    return problems
+
+
+def _duplicate(where: str, member: str, name: object, seen: set[str]) -> list[str]:
+    if not isinstance(name, str):
+        return []
+    if name in seen:
+        return [f"{where}.{member} {name!r} is used twice; names of inputs and outputs are unique"]
+    seen.add(name)
+    return []
+
+
+def _outputs(request: Mapping[str, Any]) -> list[dict[str, Any]]:
+    config = request.get("ProcessingOutputConfig") or {}
+    outputs: list[dict[str, Any]] = config.get("Outputs") or []
+    return outputs
+
+
+def _host_opt_ml(context: CallContext, index: int, host: str) -> Path:
+    """What host ``host`` sees as ``/opt/ml``: the step's for ``algo-1``, its own for others."""
+    if index == 0:
+        return context.layout.opt_ml
+    opt_ml = context.layout.step_dir / "hosts" / host / "opt" / "ml"
+    if context.opt_ml_mode == "namespace":
+        _show_opt_ml(context, opt_ml)
+    return opt_ml
+
+
+def _show_opt_ml(context: CallContext, opt_ml: Path) -> None:
+    """In the step's mount namespace, make ``/opt/ml`` show ``opt_ml``."""
+    from sagepipe.local.sandbox import SandboxError, mount_opt_ml
+
+    try:
+        mount_opt_ml(opt_ml, context.layout.namespace_scratch)
+    except SandboxError as exc:
+        raise StepFailure(f"cannot mount {opt_ml} at /opt/ml for the next host: {exc}") from None
+
+
+def _run_host(
+    context: CallContext,
+    opt_ml: Path,
+    hosts: list[str],
+    index: int,
+    deadline: float | None,
+    started: datetime,
+) -> float:
+    """Prepare one host's ``/opt/ml`` and run its script; returns the seconds it ran."""
+    request, host = context.request, hosts[index]
+    download_inputs(
+        context.storage,
+        request.get("ProcessingInputs") or [],
+        opt_ml,
+        (index, len(hosts)),
+        context.log,
+    )
+    for item in _outputs(request):
+        to_local(item["S3Output"]["LocalPath"], opt_ml).mkdir(parents=True, exist_ok=True)
+    config = to_local("/opt/ml/config", opt_ml)
+    config.mkdir(parents=True, exist_ok=True)
+    write_json(
+        config / "processingjobconfig.json",
+        {**request, "ProcessingJobName": context.job_name},
+    )
+    write_json(config / "resourceconfig.json", {"current_host": host, "hosts": hosts})
+    command, cwd = _command(context, opt_ml)
+    env = script_environment(request.get("Environment") or {}, opt_ml)
+    timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+    start = log_size(context.layout.log)
+    on = f" on {host}" if len(hosts) > 1 else ""
+    context.log(f"sagepipe: running{on}: {' '.join(command[1:])}")
+    try:
+        code, seconds = run_script(command, cwd, env, timeout)
+    except ScriptTimeout:
+        limit = request["StoppingCondition"]["MaxRuntimeInSeconds"]
+        reason = (
+            f"MaxRuntimeExceeded: processing job {context.job_name} ran longer than "
+            f"StoppingCondition.MaxRuntimeInSeconds={limit} and was stopped"
+        )
+        _fail(context, reason, "", started)
+    if code != 0:
+        tail = log_tail(context.layout.log, start)
+        reason = exit_reason(f"processing script {command[1]}{on}", code)
+        _fail(context, failure_with_tail(reason, tail, context.layout.log), tail, started)
+    return seconds
+
+
+def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path]:
+    """The command line of the entrypoint and arguments, and the directory it runs in."""
+    app = context.request["AppSpecification"]
+    parts = [str(p) for p in [*app["ContainerEntrypoint"][1:], *app.get("ContainerArguments", [])]]
+    script = str(_script(app["ContainerEntrypoint"], app.get("ContainerArguments") or []))
+    local_script = to_local(script, opt_ml)
+    if not local_script.is_file():
+        raise StepFailure(
+            f"AppSpecification.ContainerEntrypoint runs {script}, which no ProcessingInput "
+            "provides; add the code as an input whose LocalPath holds it"
+        )
+    if context.opt_ml_mode == "rewrite":
+        parts = [rewrite_opt_ml(p, opt_ml) for p in parts]
+    return [sys.executable, *parts], local_script.parent
+
+
+def _upload_outputs(context: CallContext, host_dirs: list[Path]) -> list[dict[str, Any]]:
+    uploaded: list[dict[str, Any]] = []
+    for item in _outputs(context.request):
+        name, s3 = item["OutputName"], item["S3Output"]
+        count = 0
+        for opt_ml in host_dirs:
+            local = to_local(s3["LocalPath"], opt_ml)
+            count += len(context.uploader.upload_tree(local, s3["S3Uri"]))
+        context.log(f"sagepipe: output {name!r}: {count} file(s) to {s3['S3Uri']}")
+        uploaded.append({"uri": s3["S3Uri"], "objects": count})
+    return uploaded
+
+
+def describe(
+    context: CallContext, status: str, started: datetime, failure: str | None = None
+) -> dict[str, Any]:
+    """The job's properties, shaped like DescribeProcessingJob."""
+    request, now = context.request, _now()
+    properties: dict[str, Any] = {
+        key: value
+        for key, value in request.items()
+        if key in service_model.shape("DescribeProcessingJobResponse")["members"]
+    }
+    properties.update(
+        {
+            "ProcessingJobName": context.job_name,
+            "ProcessingJobArn": job_arn(context.region, "processing-job", context.job_name),
+            "ProcessingJobStatus": status,
+            "CreationTime": started.isoformat(),
+            "ProcessingStartTime": started.isoformat(),
+            "ProcessingEndTime": now.isoformat(),
+            "LastModifiedTime": now.isoformat(),
+        }
+    )
+    if failure is not None:
+        properties["FailureReason"] = failure.splitlines()[0]
+    return properties
+
+
+def _fail(context: CallContext, reason: str, tail: str, started: datetime) -> None:
+    properties = describe(context, "Failed", started, reason)
+    if tail:
+        properties["ExitMessage"] = tail.encode()[-_EXIT_MESSAGE_BYTES:].decode(errors="ignore")
+    raise StepFailure(reason, properties=properties)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
