@@ -141,10 +141,12 @@ def executed(sdk_definition: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def output_uri(step: dict[str, Any], name: str) -> str:
-    """A processing step's output URI, read as the definition's
-    ``Steps.X.ProcessingOutputConfig.Outputs['name'].S3Output.S3Uri`` reads it."""
+    """A processing step's output URI from its DescribeProcessingJob-shaped properties (the
+    ``Outputs`` list, each with its ``OutputName``)."""
     outputs = step["properties"]["ProcessingOutputConfig"]["Outputs"]
-    uri: str = outputs[name]["S3Output"]["S3Uri"]
+    uris = [o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == name]
+    assert len(uris) == 1, outputs
+    uri: str = uris[0]
     return uri.rstrip("/")
 
 
