@@ -81,6 +81,13 @@ def build() -> Pipeline:
                 ProcessingOutput(output_name="train", source="/opt/ml/processing/train"),
                 ProcessingOutput(output_name="test", source="/opt/ml/processing/test"),
             ],
+            arguments=[
+                "--input-dir",
+                "/opt/ml/processing/input",
+                "--train-dir",
+                "/opt/ml/processing/train",
+                "--test-dir=/opt/ml/processing/test",
+            ],
         ),
     )
     estimator = PyTorch(
