@@ -60,7 +60,9 @@ def test_reason_without_a_traceback(write_source: WriteSource, run_job: RunJob) 
     source = write_source({"train.py": "import sys\nprint('bad input')\nsys.exit(7)\n"})
     result, _ = run_job(source)
     assert result.exit_code == 7
-    assert result.failure_reason == "the script exited with code 7; last lines:\nbad input"
+    assert result.failure_reason == (
+        "the script exited with code 7: bad input\nlast lines:\nbad input"
+    )
 
 
 @pytest.mark.slow

@@ -165,6 +165,7 @@ def input_data_config(spec: TrainingJobSpec) -> dict[str, Any]:
             "TrainingInputMode": "File",
             "S3DistributionType": "FullyReplicated",
             "RecordWrapperType": "None",
+            **spec.channel_config.get(name, {}),
         }
         for name in sorted(spec.channels)
     }

@@ -67,8 +67,9 @@ def failure_reason(failure_files: list[Path], log_lines: list[str], exit_code: i
         import signal
 
         return f"the script was killed by signal {signal.Signals(-exit_code).name}"
-    last_lines = "\n".join(line for line in log_lines[-10:] if line.strip())
-    if last_lines:
-        reason = f"the script exited with code {exit_code}; last lines:\n{last_lines}"
-        return reason[-_MAX_CHARS:]
+    kept = [_strip_prefix(line) for line in log_lines[-10:] if line.strip()]
+    if kept:
+        # The first line says what went wrong (argparse's "error: ..." is printed last).
+        reason = f"the script exited with code {exit_code}: {kept[-1]}\nlast lines:\n"
+        return reason + "\n".join(kept)[-_MAX_CHARS:]
     return f"the script exited with code {exit_code} and printed nothing"

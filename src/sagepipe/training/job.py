@@ -91,7 +91,7 @@ def run_training_job(
     hosts = host_names(spec.instance_count)
     single = len(hosts) == 1
     layouts = host_layouts(spec, workdir)
-    region = _region()
+    region = spec.region or _region()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / LOG_NAME
     recent: collections.deque[str] = collections.deque(maxlen=_KEPT_LINES)

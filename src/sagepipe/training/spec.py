@@ -29,6 +29,11 @@ class TrainingJobSpec(BaseModel):
         metric_definitions: ``{"Name": ..., "Regex": ...}`` matched on each log line.
         max_runtime_seconds: Stop the job after this long (SageMaker's stopping condition).
         install_requirements: Install ``requirements.txt`` into a cached virtualenv.
+        region: ``SAGEMAKER_REGION``/``sagemaker_region`` (default: ``AWS_REGION``, else
+            ``us-east-1``).
+        channel_config: Per channel, entries of ``inputdataconfig.json`` beyond the defaults
+            (``ContentType``, ``CompressionType``, ``S3DistributionType``...), as the request
+            gives them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -46,6 +51,8 @@ class TrainingJobSpec(BaseModel):
     metric_definitions: list[dict[str, str]] = Field(default_factory=list)
     max_runtime_seconds: int | None = Field(default=None, ge=1)
     install_requirements: bool = True
+    region: str | None = None
+    channel_config: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("channels")
     @classmethod
