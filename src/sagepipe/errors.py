@@ -23,6 +23,18 @@ class SagepipeError(Exception):
     """Base class of every error sagepipe raises for a user mistake or a failed operation."""
 
 
+class ProblemsError(SagepipeError):
+    """Several independent problems found together; the CLI prints one line for each.
+
+    Attributes:
+        problems: One line per problem.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
 class ConfigError(SagepipeError):
     """A configuration value or file is invalid."""
 

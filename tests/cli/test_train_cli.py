@@ -91,7 +91,10 @@ def test_train_on_the_local_store(project: Path) -> None:
     lines = run.stdout.splitlines()
     assert "Train Loss: 0.5" in lines
     assert "metric loss: 0.5" in lines
-    assert "sagepipe: warning: metric 'acc' never matched a line of the log" in lines
+    assert (
+        "sagepipe: warning: metric definition 'acc' never matched a line of the training log"
+        in lines
+    )
     assert lines[-2:] == [
         "model: s3://out-bucket/jobs/first/output/model.tar.gz",
         "output: s3://out-bucket/jobs/first/output/output.tar.gz",

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from sagepipe.dependencies import missing_dependency
-from sagepipe.errors import SagepipeError
+from sagepipe.errors import ProblemsError, SagepipeError
 
 # One entry per command module, in the order their commands appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -98,8 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(exc: SagepipeError) -> int:
-    message = " ".join(str(exc).split())
-    print(f"sagepipe: error: {message}", file=sys.stderr)
+    lines = exc.problems if isinstance(exc, ProblemsError) else [str(exc)]
+    for line in lines:
+        message = " ".join(line.split())
+        print(f"sagepipe: error: {message}", file=sys.stderr)
     return 2
 
 

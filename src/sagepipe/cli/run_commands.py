@@ -1,4 +1,5 @@
-"""``sagepipe run PIPELINE``: run a pipeline locally (or resume an execution).
+"""``sagepipe run PIPELINE|DEFINITION.json``: run a pipeline or a SageMaker pipeline definition
+locally (or resume an execution).
 
 Only the standard library is imported at top level; the engine is imported by the handler.
 """
@@ -13,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sagepipe.local.engine import ExecutionOutcome
 
-PIPELINE_HELP = "a config file with a pipeline: section, or path/to/file.py:attribute"
+PIPELINE_HELP = (
+    "a SageMaker pipeline definition (.json: as sagepipe compile or the SageMaker Python SDK's "
+    "Pipeline.definition() writes it, or a describe-pipeline response), a config file with a "
+    "pipeline: section, or path/to/file.py:attribute"
+)
 EXIT_FAILED = 1
 EXIT_STOPPED = 130
 
@@ -23,7 +28,8 @@ def register(subparsers: Any) -> None:
         "run",
         help="run a pipeline locally, offline",
         description="Run PIPELINE on this machine with the SageMaker container contract: each "
-        "step in its own process, independent steps in parallel, outputs in the local object "
+        "step of a SageMaker pipeline definition (a .json file) as its API call would run, in "
+        "its own process, independent steps in parallel, outputs in the local object "
         "store (or S3 with --storage s3). Prints the execution id and a summary; exits 1 when "
         "a step fails, 130 when stopped with Ctrl-C, 2 with a one-line error otherwise (e.g. "
         "the run store cannot be written: a full disk; the execution is then marked Failed). "
@@ -35,7 +41,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a pipeline parameter (repeatable)",
+        help="set a pipeline parameter (repeatable); a definition's are converted to the "
+        "parameter's Type",
     )
     run.add_argument(
         "--max-parallel",
@@ -112,6 +119,15 @@ def run_run(args: argparse.Namespace) -> int:
     else:
         if args.pipeline is None:
             raise EngineError("give PIPELINE to run, or --resume EXECUTION_ID")
+        definition_file = _definition_file(args.pipeline)
+        if definition_file is not None:
+            if args.execution_document is not None:
+                raise EngineError(
+                    "--execution-document applies to sagepipe's own pipelines; a definition "
+                    "runs as it is (set its parameters with --param)"
+                )
+            outcome = _run_definition(definition_file, parse_params(args.param), options, reporter)
+            return _finish(outcome)
         from sagepipe.definitions import load_pipeline
 
         pipeline = load_pipeline(args.pipeline)
@@ -121,10 +137,50 @@ def run_run(args: argparse.Namespace) -> int:
 
             document = read_execution_document(args.execution_document)
         outcome = run_pipeline(pipeline, parse_params(args.param), options, reporter, document)
+    return _finish(outcome)
+
+
+def _finish(outcome: ExecutionOutcome) -> int:
     print_summary(outcome)
     if outcome.status == "Succeeded":
         return 0
     return EXIT_STOPPED if outcome.status == "Stopped" else EXIT_FAILED
+
+
+def _definition_file(spec: str) -> Path | None:
+    """The path of ``spec`` when it names a SageMaker pipeline definition: a ``.json`` file
+    without the ``pipeline`` section of a sagepipe config file."""
+    import json
+
+    path = Path(spec)
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return path  # read_definition says what is wrong with it, in one line
+    return None if isinstance(value, dict) and "pipeline" in value else path
+
+
+def _run_definition(
+    path: Path, params: dict[str, str], options: Any, reporter: Any
+) -> ExecutionOutcome:
+    import json
+
+    from sagepipe.local.definition.reading import read_definition
+    from sagepipe.local.definition_engine import run_definition
+
+    definition = read_definition(path)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    name = raw.get("PipelineName") if isinstance(raw, dict) else None
+    return run_definition(
+        definition,
+        params,
+        options,
+        reporter,
+        name=name if isinstance(name, str) else path.stem,
+        root=path.parent,
+    )
 
 
 def _check_same_pipeline(spec: str, execution_id: str) -> None:
@@ -138,7 +194,8 @@ def _check_same_pipeline(spec: str, execution_id: str) -> None:
         recorded = store.execution(execution_id).pipeline_name
     finally:
         store.close()
-    name = load_pipeline(spec).name
+    definition_file = _definition_file(spec)
+    name = definition_file.stem if definition_file is not None else load_pipeline(spec).name
     if name != recorded:
         raise EngineError(
             f"execution {execution_id} ran pipeline {recorded!r}, not {name!r}; "

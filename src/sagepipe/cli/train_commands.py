@@ -1,6 +1,8 @@
 """``sagepipe train``: run one SageMaker-style training job locally, without a pipeline.
 
-Channels are materialised from storage URIs, the job runs under
+The options become the CreateTrainingJob request SageMaker would get (the code as a
+``file://`` submit directory), run by the local CreateTrainingJob: channels are downloaded
+from storage URIs (or read in place from directories), the job runs under
 ``<SAGEPIPE_HOME>/jobs/<job-name>/``, and ``model.tar.gz`` and ``output.tar.gz`` go to
 ``<output-path>/<job-name>/output/``, as SageMaker lays them out.
 """
@@ -50,7 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--instance-type", default="local", metavar="TYPE")
     parser.add_argument("--distribution", choices=("torch_distributed", "pytorchddp"))
     parser.add_argument("--processes-per-host", type=int, metavar="N")
-    parser.add_argument("--max-runtime-seconds", type=int, metavar="S")
+    parser.add_argument(
+        "--max-runtime-seconds", type=int, default=86400, metavar="S",
+        help="stop the job after S seconds (default 86400, as SageMaker's)",
+    )  # fmt: skip
     parser.add_argument(
         "--output-path", default=DEFAULT_OUTPUT_PATH, metavar="URI",
         help=f"where <job-name>/output/model.tar.gz goes (default {DEFAULT_OUTPUT_PATH})",
@@ -97,13 +102,52 @@ def _default_job_name() -> str:
     return f"pytorch-training-{stamp}-{int(now * 1000) % 1000:03d}"
 
 
-def _materialise(storage: RoutedStorage, name: str, uri: str, target: Path) -> Path:
-    from sagepipe.storage import is_s3, local_path
+def _channel_uri(uri: str) -> str:
+    """``s3://`` and ``file://`` URIs as they are; a path as a ``file://`` URI."""
+    from sagepipe.storage import is_s3
 
-    if not is_s3(uri) and local_path(uri).is_dir():
-        return local_path(uri)
-    storage.get_prefix(uri, target)
-    return target
+    if is_s3(uri) or uri.startswith("file://"):
+        return uri
+    return Path(uri).absolute().as_uri()
+
+
+def _request(args: argparse.Namespace, job_name: str, region: str) -> dict[str, Any]:
+    """The CreateTrainingJob request of the options, built as for SageMaker."""
+    from sagepipe.sagemaker.training_request import (
+        create_training_job_request,
+        local_training_image,
+        s3_channel,
+        training_hyperparameters,
+    )
+
+    hyperparameters = training_hyperparameters(
+        {k: _hyperparameter(v) for k, v in _pairs(args.hyperparameter, "--hyperparameter").items()},
+        entry_point=args.entry_point,
+        submit_directory=args.source_dir.absolute().as_uri(),
+        region=region,
+        distribution=args.distribution,
+        instance_type=args.instance_type,
+        job_name=job_name,
+    )
+    return create_training_job_request(
+        image=local_training_image(region),
+        hyperparameters=hyperparameters,
+        output_path=args.output_path,
+        instance_type=args.instance_type,
+        instance_count=args.instance_count,
+        max_runtime_seconds=args.max_runtime_seconds,
+        channels=[
+            s3_channel(name, _channel_uri(uri))
+            for name, uri in _pairs(args.channel, "--channel").items()
+        ],
+        metric_definitions=[
+            {"Name": k, "Regex": v}
+            for k, v in _pairs(args.metric_definition, "--metric-definition").items()
+        ],
+        environment=_pairs(args.env, "--env"),
+        checkpoint_s3_uri=args.checkpoint_s3_uri,
+        job_name=job_name,
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -128,76 +172,36 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _run_job(args: argparse.Namespace, storage: RoutedStorage, job_name: str, job_dir: Path) -> int:
-    from pydantic import ValidationError
+    import os
 
-    from sagepipe.errors import SagepipeError
-    from sagepipe.training import TrainingJobSpec, host_layouts, make_archive, run_training_job
+    from sagepipe.local.calls.training import COMPLETED, run_training_job
+    from sagepipe.storage import sagepipe_home
 
-    channels = {
-        name: _materialise(storage, name, uri, job_dir / "channels" / name)
-        for name, uri in _pairs(args.channel, "--channel").items()
-    }
-    try:
-        spec = TrainingJobSpec(
-            job_name=job_name,
-            source_dir=args.source_dir.absolute(),
-            entry_point=args.entry_point,
-            hyperparameters={
-                k: _hyperparameter(v)
-                for k, v in _pairs(args.hyperparameter, "--hyperparameter").items()
-            },
-            channels=channels,
-            env=_pairs(args.env, "--env"),
-            instance_type=args.instance_type,
-            instance_count=args.instance_count,
-            distribution=args.distribution,
-            processes_per_host=args.processes_per_host,
-            metric_definitions=[
-                {"Name": k, "Regex": v}
-                for k, v in _pairs(args.metric_definition, "--metric-definition").items()
-            ],
-            max_runtime_seconds=args.max_runtime_seconds,
-            install_requirements=not args.no_requirements,
-        )
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SagepipeError(f"invalid training job: {problems}") from None
-
-    workdir = job_dir / "opt-ml"
-    layouts = host_layouts(spec, workdir)
-    if args.checkpoint_s3_uri and storage.list(args.checkpoint_s3_uri):
-        for layout in layouts:
-            storage.get_prefix(args.checkpoint_s3_uri, layout.checkpoints)
-        print(f"checkpoints restored from {args.checkpoint_s3_uri}", flush=True)
-
-    result = run_training_job(spec, workdir, log=lambda line: print(line, flush=True))
-    for name in result.unmatched_metrics:
-        print(f"sagepipe: warning: metric {name!r} never matched a line of the log", flush=True)
-    if args.checkpoint_s3_uri and any(result.checkpoint_dir.iterdir()):
-        storage.put_dir(result.checkpoint_dir, args.checkpoint_s3_uri)
-        print(f"checkpoints saved to {args.checkpoint_s3_uri}", flush=True)
-    if result.exit_code != 0:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    outcome = run_training_job(
+        _request(args, job_name, region),
+        job_name,
+        job_dir=job_dir,
+        opt_ml=job_dir / "opt-ml",
+        storage=storage,
+        log=lambda line: print(line, flush=True),
+        region=region,
+        install_requirements=not args.no_requirements,
+        processes_per_host=args.processes_per_host,
+        skip_in_code=sagepipe_home().absolute(),
+    )
+    for warning in outcome.warnings:
+        print(f"sagepipe: warning: {warning}", flush=True)
+    if outcome.status != COMPLETED:
         print(
-            f"sagepipe: training job {job_name} failed (exit code {result.exit_code}):\n"
-            f"{result.failure_reason}\nlog: {result.log_path}",
+            f"sagepipe: training job {job_name} failed (exit code {outcome.exit_code}):\n"
+            f"{outcome.failure_reason}\nlog: {outcome.log_path}",
             file=sys.stderr,
         )
         return 1
-
-    destination = f"{args.output_path.rstrip('/')}/{job_name}/output"
-    model = make_archive(result.model_dir, job_dir / "model.tar.gz")
-    output = make_archive(result.output_data_dir, job_dir / "output.tar.gz")
-    storage.put_file(model, f"{destination}/model.tar.gz")
-    storage.put_file(output, f"{destination}/output.tar.gz")
-    for metric in _last_values(result.metrics):
-        print(metric)
-    print(f"model: {destination}/model.tar.gz")
-    print(f"output: {destination}/output.tar.gz")
+    for metric in outcome.description["FinalMetricDataList"]:
+        print(f"metric {metric['MetricName']}: {metric['Value']:g}")
+    model = outcome.description["ModelArtifacts"]["S3ModelArtifacts"]
+    print(f"model: {model}")
+    print(f"output: {model.rsplit('/', 1)[0]}/output.tar.gz")
     return 0
-
-
-def _last_values(points: list[Any]) -> list[str]:
-    last: dict[str, float] = {}
-    for point in points:
-        last[point.name] = point.value
-    return [f"metric {name}: {value:g}" for name, value in last.items()]

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,67 @@ def outputs_intact(record: StepRecord, storage: Storage) -> bool:
         if len(found) < expected:
             return False
     return True
+
+
+# --- steps of SageMaker pipeline definitions -------------------------------------------------
+
+#: Request fields that name where a job writes, not what it reads: kept as text in the key
+#: (their URIs may already hold an earlier run's output, which must not change the key).
+_OUTPUT_FIELDS = frozenset(
+    {"ProcessingOutputConfig", "OutputDataConfig", "TransformOutput", "CheckpointConfig"}
+)
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+_UNIT_SECONDS = {
+    "years": 365 * 86400.0,
+    "months": 30 * 86400.0,
+    "weeks": 7 * 86400.0,
+    "days": 86400.0,
+    "hours": 3600.0,
+    "minutes": 60.0,
+    "seconds": 1.0,
+}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds of an ISO 8601 duration (``PT1H``, ``P30D``; a year is 365 days, a month 30).
+
+    Raises:
+        ValueError: ``text`` is not such a duration.
+    """
+    found = _DURATION.match(text)
+    if found is None or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT12H, P30D or P1DT6H")
+    return sum(float(v) * _UNIT_SECONDS[k] for k, v in found.groupdict().items() if v)
+
+
+def request_cache_key(
+    step_type: str,
+    arguments: Any,
+    context: EvaluationContext,
+    digester: ContentDigester,
+    where: str,
+) -> str:
+    """The cache key of a definition step: its ``Arguments`` evaluated with the execution
+    variables as their names, every URI it reads (inputs, code, upstream properties) replaced
+    by the digest of its content, and the places it writes to kept as they are.
+
+    Raises:
+        ExpressionEvaluationError: naming ``where``.
+    """
+    symbolic = dataclasses.replace(
+        context,
+        execution={name: f"{{Execution.{name}}}" for name in context.execution},
+        step_value=digester.value,
+    )
+    request = evaluate(arguments, symbolic, where)
+    if isinstance(request, dict):
+        request = {
+            key: value if key in _OUTPUT_FIELDS else digester.value(value)
+            for key, value in request.items()
+        }
+    material = {"version": CACHE_VERSION, "step_type": step_type, "request": request}
+    text = json.dumps(material, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -13,10 +13,10 @@ import os
 import secrets
 import string
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
 
 from sagepipe.errors import did_you_mean
 from sagepipe.expressions import Parameter
@@ -30,7 +30,14 @@ from sagepipe.pipeline import Pipeline
 from sagepipe.processes import process_running, process_start_time
 
 if TYPE_CHECKING:
-    from sagepipe.local.scheduler import Scheduler
+    from sagepipe.local.scheduler import SchedulerSettings
+
+
+class _Stoppable(Protocol):
+    reporter: Reporter
+
+    def abort(self, reason: str) -> None: ...
+
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -184,12 +191,23 @@ def resume_execution(
             f"{step.name!r} (pid {step.pid}) still runs in the step's directory; wait for it "
             f"to end, or end it with: kill -- -{step.pid}"
         )
-    pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
-    check_runnable(pipeline)
     done = {
         s.name: s.properties or {} for s in store.steps(execution_id) if s.status in DONE_STATUSES
     }
+    if record.definition_json is not None:
+        from sagepipe.local.definition_engine import recorded_definition, resume_definition
+
+        runnable = recorded_definition(record)
+        _mark_resumed(store, execution_id)
+        return resume_definition(runnable, record, store, storage, options, home, reporter, done)
+    pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
+    check_runnable(pipeline)
     to_run = [(s.name, s.step_type) for s in pipeline.execution_order() if s.name not in done]
+    _mark_resumed(store, execution_id)
+    return _execute(pipeline, record, store, storage, options, home, reporter, done, to_run)
+
+
+def _mark_resumed(store: RunStore, execution_id: str) -> None:
     store.update_execution(
         execution_id,
         status="Executing",
@@ -198,7 +216,6 @@ def resume_execution(
         engine_pid=os.getpid(),
         engine_start=process_start_time(os.getpid()),
     )
-    return _execute(pipeline, record, store, storage, options, home, reporter, done, to_run)
 
 
 def _execute(
@@ -212,28 +229,50 @@ def _execute(
     done: dict[str, dict[str, Any]],
     to_run: list[tuple[str, str]],
 ) -> ExecutionOutcome:
-    from sagepipe.local.sandbox import detect_mode
-    from sagepipe.local.scheduler import Scheduler, SchedulerSettings
+    from sagepipe.local.scheduler import Scheduler
 
-    reporter = reporter or SilentReporter()
-    settings = SchedulerSettings(
+    settings = _settings(options, home)
+    scheduler = Scheduler(
+        pipeline, record, store, storage, settings, reporter or SilentReporter(), properties=done
+    )
+    names = [s.name for s in pipeline.execution_order()]
+    return _drive(
+        scheduler, lambda: scheduler.run([name for name, _ in to_run]), record, store, names
+    )
+
+
+def _settings(options: RunOptions, home: Path) -> SchedulerSettings:
+    from sagepipe.local.sandbox import detect_mode
+    from sagepipe.local.scheduler import SchedulerSettings
+
+    return SchedulerSettings(
         home=home,
         max_parallel=options.max_parallel,
         use_cache=options.use_cache,
         install_requirements=options.install_requirements,
         opt_ml_mode=detect_mode(),
     )
-    scheduler = Scheduler(pipeline, record, store, storage, settings, reporter, properties=done)
-    reporter.begin(record.execution_id, pipeline.name, [s.name for s in pipeline.execution_order()])
+
+
+def _drive(
+    scheduler: _Stoppable,
+    run: Callable[[], tuple[str, str | None]],
+    record: ExecutionRecord,
+    store: RunStore,
+    step_names: list[str],
+) -> ExecutionOutcome:
+    """Run an execution's scheduler, record how it ended, and never leave step processes
+    behind or an execution that looks like it still runs."""
+    reporter = scheduler.reporter
+    reporter.begin(record.execution_id, record.pipeline_name, step_names)
     try:
-        status, reason = scheduler.run([name for name, _ in to_run])
+        status, reason = run()
         store.finish_execution(record.execution_id, status, reason, time.time())
         steps = store.steps(record.execution_id)
     except BaseException as exc:
         # A reader that went away (`sagepipe run | head`) is not a file the engine needs.
         if isinstance(exc, RunStoreError | OSError) and not isinstance(exc, BrokenPipeError):
             _end_after_io_error(scheduler, store, record.execution_id, exc)
-        # Never leave step processes behind, nor an execution that looks like it still runs.
         reason = f"the engine failed: {exc!r}"
         scheduler.abort(reason)
         with contextlib.suppress(RunStoreError):  # the original error says more
@@ -249,7 +288,7 @@ def _execute(
 
 
 def _end_after_io_error(
-    scheduler: Scheduler, store: RunStore, execution_id: str, exc: RunStoreError | OSError
+    scheduler: _Stoppable, store: RunStore, execution_id: str, exc: RunStoreError | OSError
 ) -> NoReturn:
     """Stop the run after the run store or the engine's own files could not be written:
     stop its steps, record ``Failed`` with the cause where the store still takes it, and

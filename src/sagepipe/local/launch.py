@@ -46,6 +46,7 @@ class StepEnd:
     status: str
     failure_reason: str | None
     result: StepResult | None
+    internal: bool = False
 
 
 def clear_step_dir(layout: StepLayout, storage: Storage) -> None:
@@ -114,11 +115,13 @@ def collect_step(
         return StepEnd("Stopped", stop_reason, result)
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else "unknown"
-        return StepEnd("Failed", f"step process was killed by signal {-code} ({name})", result)
+        reason = f"step process was killed by signal {-code} ({name})"
+        return StepEnd("Failed", reason, result, internal=True)
     if result is None or result.status == "Succeeded":
         return StepEnd(
             "Failed",
             f"step process exited with code {code} without a result; see its log {layout.log}",
             result,
+            internal=True,
         )
-    return StepEnd(result.status, result.failure_reason, result)
+    return StepEnd(result.status, result.failure_reason, result, internal=result.internal)

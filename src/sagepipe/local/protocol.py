@@ -38,6 +38,11 @@ class StepRequest:
         opt_ml_mode: ``namespace`` (``/opt/ml`` is the work dir in a private mount
             namespace) or ``rewrite`` (``/opt/ml`` in arguments is rewritten).
         install_requirements: Whether a training step installs ``requirements.txt``.
+        call: For a step of a SageMaker pipeline definition: ``module:class`` of the local
+            implementation of its API call (:func:`sagepipe.local.calls.call_target`); the
+            step's ``step_type`` is then the definition step's ``Type``.
+        call_request: That step's ``Arguments``, evaluated: the concrete API request.
+        region: The execution's region.
     """
 
     execution_id: str
@@ -54,6 +59,9 @@ class StepRequest:
     storage: str
     opt_ml_mode: OptMlMode
     install_requirements: bool = True
+    call: str | None = None
+    call_request: dict[str, Any] | None = None
+    region: str = "us-east-1"
 
     def save(self, path: Path) -> None:
         write_json(path, asdict(self))
@@ -74,6 +82,9 @@ class StepResult:
         outputs: ``[{"uri": ..., "objects": n}]`` for each output it uploaded.
         warnings: Warnings to show with the step.
         process_seconds: How long the step's own work (its script or job) ran.
+        internal: Whether it failed for a reason of the local machinery rather than of the
+            request or its code (an unexpected error, a file the engine could not write): the
+            counterpart of SageMaker's service faults, which ``RetryPolicies`` may retry.
     """
 
     status: str
@@ -82,6 +93,7 @@ class StepResult:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     process_seconds: float | None = None
+    internal: bool = False
 
     def save(self, path: Path) -> None:
         write_json(path, asdict(self))

@@ -4,15 +4,46 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
-StepStatus = Literal["Starting", "Executing", "Succeeded", "Failed", "Stopped", "NotRun", "Cached"]
-ExecutionStatus = Literal["Executing", "Succeeded", "Failed", "Stopped"]
+
+class StepStatus(StrEnum):
+    """A step's status (SageMaker's ``StepStatus`` values, plus ``Cached`` and ``NotRun``).
+
+    A member is its string (``StepStatus.SUCCEEDED == "Succeeded"``), as the run store keeps it.
+    """
+
+    STARTING = "Starting"
+    EXECUTING = "Executing"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+    NOT_RUN = "NotRun"
+    CACHED = "Cached"
+
+
+class ExecutionStatus(StrEnum):
+    """An execution's status (SageMaker's ``PipelineExecutionStatus`` values run locally)."""
+
+    EXECUTING = "Executing"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
 
 #: Step statuses whose properties later steps may read.
-DONE_STATUSES: frozenset[str] = frozenset({"Succeeded", "Cached"})
+DONE_STATUSES: frozenset[str] = frozenset({StepStatus.SUCCEEDED, StepStatus.CACHED})
 #: Step statuses a resumed execution runs again.
-RERUN_STATUSES: frozenset[str] = frozenset({"Starting", "Executing", "Failed", "Stopped", "NotRun"})
+RERUN_STATUSES: frozenset[str] = frozenset(
+    {
+        StepStatus.STARTING,
+        StepStatus.EXECUTING,
+        StepStatus.FAILED,
+        StepStatus.STOPPED,
+        StepStatus.NOT_RUN,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +64,8 @@ class ExecutionRecord:
         engine_pid: Process id of the ``sagepipe run`` that runs it.
         engine_start: That process's start time (clock ticks since boot, from
             ``/proc/PID/stat``), so a recycled pid is not taken for the engine.
+        definition_json: The SageMaker pipeline definition it executes (``None`` for an
+            execution of an IR), so ``--resume`` re-reads it.
     """
 
     execution_id: str
@@ -47,6 +80,7 @@ class ExecutionRecord:
     failure_reason: str | None
     engine_pid: int | None
     engine_start: int | None = None
+    definition_json: str | None = None
 
 
 @dataclass(frozen=True)

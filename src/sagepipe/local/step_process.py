@@ -20,6 +20,7 @@ import time
 import traceback
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sagepipe.errors import SagepipeError
 from sagepipe.local.errors import StepFailure
@@ -28,6 +29,9 @@ from sagepipe.local.protocol import ENGINE_PID_ENV, OptMlMode, StepRequest, Step
 from sagepipe.local.records import MetricPoint
 from sagepipe.local.uploads import Uploader, roll_back
 from sagepipe.processes import kill_session, set_parent_death_signal
+
+if TYPE_CHECKING:
+    from sagepipe.local.calls.base import StepOutcome as _Outcome
 
 EXIT_FAILED = 1
 EXIT_STOPPED = 143
@@ -109,25 +113,13 @@ def _main(argv: list[str]) -> int:
 
 
 def _run(request: StepRequest, layout: StepLayout, uploader: Uploader) -> StepResult:
-    from sagepipe.local.runners import RUNNERS
-    from sagepipe.local.runners.base import StepContext
-
     log(
         f"sagepipe: step {request.step_name} ({request.step_type}) of execution "
         f"{request.execution_id}"
     )
     mode = _provide_opt_ml(request.opt_ml_mode, layout)
-    context = StepContext(
-        request=request,
-        layout=layout,
-        storage=uploader.storage,
-        uploader=uploader,
-        log=log,
-        opt_ml_mode=mode,
-        record_metrics=lambda points: _record_metrics(request, points),
-    )
     try:
-        outcome = RUNNERS[request.step_type].run(context)
+        outcome = _call(request, layout, uploader, mode)
     except StepFailure as exc:
         log(f"sagepipe: step failed: {exc.reason}")
         return StepResult(status="Failed", failure_reason=exc.reason)
@@ -135,16 +127,15 @@ def _run(request: StepRequest, layout: StepLayout, uploader: Uploader) -> StepRe
         log(f"sagepipe: step failed: {exc}")
         return StepResult(status="Failed", failure_reason=str(exc))
     except OSError as exc:
-        # A full disk or a file-size limit met by the runner itself (an upload, a download).
+        # A full disk or a file-size limit met by the implementation itself (an upload, a
+        # download): the machine's fault, not the request's.
         traceback.print_exc()
-        reason = (
-            f"the {request.step_type} runner could not access a file: {exc} (log: {layout.log})"
-        )
-        return StepResult(status="Failed", failure_reason=reason)
+        reason = f"the {request.step_type} step could not access a file: {exc} (log: {layout.log})"
+        return StepResult(status="Failed", failure_reason=reason, internal=True)
     except Exception as exc:  # noqa: BLE001 - a step process must always report a result
         traceback.print_exc()
-        reason = f"internal error in the {request.step_type} runner: {exc!r} (see the step log)"
-        return StepResult(status="Failed", failure_reason=reason)
+        reason = f"internal error in the {request.step_type} step: {exc!r} (see the step log)"
+        return StepResult(status="Failed", failure_reason=reason, internal=True)
     for warning in outcome.warnings:
         log(f"sagepipe: warning: {warning}")
     return StepResult(
@@ -154,6 +145,47 @@ def _run(request: StepRequest, layout: StepLayout, uploader: Uploader) -> StepRe
         warnings=outcome.warnings,
         process_seconds=outcome.process_seconds,
     )
+
+
+def _call(
+    request: StepRequest, layout: StepLayout, uploader: Uploader, mode: OptMlMode
+) -> _Outcome:
+    """Run the step: the local implementation of its API call (a definition step), or its
+    IR runner."""
+    if request.call is not None:
+        from sagepipe.local.calls import CallContext, load_call
+
+        context = CallContext(
+            step_name=request.step_name,
+            step_type=request.step_type,
+            request=request.call_request or {},
+            job_name=request.job_name,
+            execution_id=request.execution_id,
+            pipeline_name=request.pipeline_name,
+            region=request.region,
+            home=Path(request.home),
+            layout=layout,
+            storage=uploader.storage,
+            uploader=uploader,
+            log=log,
+            opt_ml_mode=mode,
+            record_metrics=lambda points: _record_metrics(request, points),
+            install_requirements=request.install_requirements,
+        )
+        return load_call(request.call).run(context)
+    from sagepipe.local.runners import RUNNERS
+    from sagepipe.local.runners.base import StepContext
+
+    step_context = StepContext(
+        request=request,
+        layout=layout,
+        storage=uploader.storage,
+        uploader=uploader,
+        log=log,
+        opt_ml_mode=mode,
+        record_metrics=lambda points: _record_metrics(request, points),
+    )
+    return RUNNERS[request.step_type].run(step_context)
 
 
 def _record_metrics(request: StepRequest, points: list[MetricPoint]) -> None:

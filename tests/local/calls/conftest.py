@@ -1,4 +1,5 @@
-"""Fixtures for the local API calls: a :class:`CallContext` built by hand in a fresh home.
+"""Fixtures for the local API calls: a :class:`CallContext` built by hand in a fresh home
+(``home`` and ``storage`` come from ``tests/local/conftest.py``).
 
 ``call_context(step_type, request)`` gives the context a step process would build (local
 object store, uploader, step layout, log); ``run_call(context)`` runs the step type's local
@@ -22,25 +23,13 @@ from sagepipe.local.layout import StepLayout, job_name, step_layout
 from sagepipe.local.protocol import OptMlMode
 from sagepipe.local.records import MetricPoint
 from sagepipe.local.uploads import Uploader
-from sagepipe.storage import RoutedStorage, get_storage
+from sagepipe.storage import RoutedStorage
 
 EXECUTION_ID = "exec0001"
 REGION = "eu-west-1"
 
 ContextFactory = Callable[..., CallContext]
 CallRunner = Callable[[CallContext], StepOutcome]
-
-
-@pytest.fixture
-def home(sagepipe_home_dir: Path) -> Path:
-    """A fresh SAGEPIPE_HOME (also set in the environment)."""
-    return sagepipe_home_dir
-
-
-@pytest.fixture
-def storage(home: Path) -> RoutedStorage:
-    """The local object store of the fresh home."""
-    return get_storage("local", home)
 
 
 @pytest.fixture

@@ -39,15 +39,38 @@ def local_call(step_type: str) -> LocalCall:
     Raises:
         UnknownStepTypeError: the type has no local implementation.
     """
+    return load_call(call_target(step_type))
+
+
+def call_target(step_type: str) -> str:
+    """``module:class`` of the local implementation of a step type: the engine hands it to the
+    step process, which imports only that.
+
+    Raises:
+        UnknownStepTypeError: the type has no local implementation.
+    """
     target = _IMPLEMENTATIONS.get(step_type)
     if target is None:
         known = ", ".join(sorted(_IMPLEMENTATIONS))
         raise UnknownStepTypeError(
             f"step type {step_type!r} has no local implementation; the local engine runs {known}"
         )
+    return target
+
+
+def load_call(target: str) -> LocalCall:
+    """An instance of the implementation ``target`` (``module:class``) names."""
     module_name, _, class_name = target.partition(":")
     implementation: LocalCall = getattr(importlib.import_module(module_name), class_name)()
     return implementation
 
 
-__all__ = ["LOCAL_STEP_TYPES", "CallContext", "LocalCall", "StepOutcome", "local_call"]
+__all__ = [
+    "LOCAL_STEP_TYPES",
+    "CallContext",
+    "LocalCall",
+    "StepOutcome",
+    "call_target",
+    "load_call",
+    "local_call",
+]

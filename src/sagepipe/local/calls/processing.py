@@ -31,6 +31,7 @@ DescribeProcessingJob.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -62,13 +63,6 @@ from sagepipe.local.layout import rewrite_opt_ml, to_local
 from sagepipe.local.protocol import write_json
 
 _PYTHON = re.compile(r"^(?:/[\w./-]*/)?python(?:3(?:\.\d+)?)?$")
-_ENUMS = {
-    "S3DataType": "ProcessingS3DataType",
-    "S3InputMode": "ProcessingS3InputMode",
-    "S3DataDistributionType": "ProcessingS3DataDistributionType",
-    "S3CompressionType": "ProcessingS3CompressionType",
-    "S3UploadMode": "ProcessingS3UploadMode",
-}
 _EXIT_MESSAGE_BYTES = 1024
 
 
@@ -82,7 +76,7 @@ class ProcessingJob:
         request = context.request
         found = request_problems(request)
         if found:
-            raise StepFailure(f"step {context.step_name!r}: {found[0]}")
+            raise StepFailure(f"step {context.step_name!r}: {'; '.join(found)}")
         runtime = local_runtime(request["AppSpecification"]["ImageUri"])
         warnings: list[str] = []
         if runtime is not None:
@@ -126,7 +120,9 @@ def request_problems(request: Mapping[str, Any]) -> list[str]:
     for position, item in enumerate(request.get("ProcessingInputs") or []):
         where = f"ProcessingInputs[{position}]"
         problems.extend(input_problems(where, item))
-        problems.extend(_enum_problems(where, item.get("S3Input") or {}))
+        if isinstance(item.get("S3Input"), dict):
+            s3 = item["S3Input"]
+            problems.extend(_member_problems(f"{where}.S3Input", s3, "ProcessingS3Input"))
         problems.extend(_duplicate(where, "InputName", item.get("InputName"), names))
     for position, item in enumerate(_outputs(request)):
         where = f"ProcessingOutputConfig.Outputs[{position}]"
@@ -178,20 +174,25 @@ def _output_problems(where: str, item: dict[str, Any]) -> list[str]:
     s3 = item.get("S3Output")
     if not isinstance(s3, dict):
         return [f"{where} has no S3Output"]
-    problems = _enum_problems(where, s3)
-    found = local_path_problem(f"{where}.S3Output", s3.get("LocalPath"))
-    if found:
+    problems = _member_problems(f"{where}.S3Output", s3, "ProcessingS3Output")
+    local = s3.get("LocalPath")
+    found = local_path_problem(f"{where}.S3Output", local)
+    if local is None:
+        problems.append(f"{where}.S3Output has no LocalPath: the local engine uploads that path")
+    elif found:
         problems.append(found)
     return problems
 
 
-def _enum_problems(where: str, members: dict[str, Any]) -> list[str]:
-    """Values of enum members that SageMaker's API model does not allow."""
-    problems: list[str] = []
-    for member, shape_name in _ENUMS.items():
-        value = members.get(member)
-        allowed: list[str] = service_model.shape(shape_name)["enum"]
-        if isinstance(value, str) and value not in allowed:
+def _member_problems(where: str, members: dict[str, Any], shape_name: str) -> list[str]:
+    """Members SageMaker's API model requires that are missing, and enum members whose value
+    it does not allow."""
+    spec = service_model.shape(shape_name)
+    problems = [f"{where} has no {name}" for name in spec["required"] if name not in members]
+    for member, value in members.items():
+        shape = spec["members"].get(member, {}).get("shape")
+        allowed = service_model.shape(shape).get("enum") if shape else None
+        if allowed and isinstance(value, str) and value not in allowed:
             problems.append(
                 f"{where}.{member} is {value!r}; it must be one of {', '.join(allowed)}"
             )
@@ -218,6 +219,9 @@ def _host_opt_ml(context: CallContext, index: int, host: str) -> Path:
     if index == 0:
         return context.layout.opt_ml
     opt_ml = context.layout.step_dir / "hosts" / host / "opt" / "ml"
+    if opt_ml.exists():
+        shutil.rmtree(opt_ml)  # left by an earlier attempt of the step
+    opt_ml.mkdir(parents=True)
     if context.opt_ml_mode == "namespace":
         _show_opt_ml(context, opt_ml)
     return opt_ml
@@ -259,8 +263,9 @@ def _run_host(
         {**request, "ProcessingJobName": context.job_name},
     )
     write_json(config / "resourceconfig.json", {"current_host": host, "hosts": hosts})
-    command, cwd = _command(context, opt_ml)
-    env = script_environment(request.get("Environment") or {}, opt_ml)
+    command, cwd, script = _command(context, opt_ml)
+    environment = {str(k): str(v) for k, v in (request.get("Environment") or {}).items()}
+    env = script_environment(environment, opt_ml)
     timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
     start = log_size(context.layout.log)
     on = f" on {host}" if len(hosts) > 1 else ""
@@ -276,13 +281,14 @@ def _run_host(
         _fail(context, reason, "", started)
     if code != 0:
         tail = log_tail(context.layout.log, start)
-        reason = exit_reason(f"processing script {command[1]}{on}", code)
+        reason = exit_reason(f"processing script {script}{on}", code)
         _fail(context, failure_with_tail(reason, tail, context.layout.log), tail, started)
     return seconds
 
 
-def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path]:
-    """The command line of the entrypoint and arguments, and the directory it runs in."""
+def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path, str]:
+    """The command line of the entrypoint and arguments, the directory it runs in, and the
+    script's container path."""
     app = context.request["AppSpecification"]
     parts = [str(p) for p in [*app["ContainerEntrypoint"][1:], *app.get("ContainerArguments", [])]]
     script = str(_script(app["ContainerEntrypoint"], app.get("ContainerArguments") or []))
@@ -294,7 +300,7 @@ def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path]:
         )
     if context.opt_ml_mode == "rewrite":
         parts = [rewrite_opt_ml(p, opt_ml) for p in parts]
-    return [sys.executable, *parts], local_script.parent
+    return [sys.executable, *parts], local_script.parent, script
 
 
 def _upload_outputs(context: CallContext, host_dirs: list[Path]) -> list[dict[str, Any]]:

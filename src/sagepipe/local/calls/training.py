@@ -331,34 +331,40 @@ class TrainingJob:
 
     def run(self, context: CallContext) -> StepOutcome:
         """Run the job; a failing script fails the step with its reason and the log."""
-        layout = context.layout
-        outcome = run_training_job(
-            context.request,
-            context.job_name,
-            job_dir=layout.step_dir,
-            opt_ml=layout.opt_ml,
-            storage=context.storage,
-            log=context.log,
-            region=context.region,
-            uploader=context.uploader,
-            install_requirements=context.install_requirements,
-        )
-        context.record_metrics(
-            [
-                MetricPoint(context.step_name, p.name, p.value, p.timestamp, p.index)
-                for p in outcome.metrics
-            ]
-        )
-        if outcome.status != COMPLETED:
-            for warning in outcome.warnings:
-                context.log(f"sagepipe: warning: {warning}")
-            raise StepFailure(_with_log(outcome.failure_reason or FAILED, layout.log))
-        return StepOutcome(
-            properties=outcome.description,
-            outputs=outcome.outputs,
-            warnings=outcome.warnings,
-            process_seconds=outcome.process_seconds,
-        )
+        return run_training_step(context)
+
+
+def run_training_step(context: CallContext, processes_per_host: int | None = None) -> StepOutcome:
+    """:meth:`TrainingJob.run`, with torchrun's processes per host (a local-only setting)."""
+    layout = context.layout
+    outcome = run_training_job(
+        context.request,
+        context.job_name,
+        job_dir=layout.step_dir,
+        opt_ml=layout.opt_ml,
+        storage=context.storage,
+        log=context.log,
+        region=context.region,
+        uploader=context.uploader,
+        install_requirements=context.install_requirements,
+        processes_per_host=processes_per_host,
+    )
+    context.record_metrics(
+        [
+            MetricPoint(context.step_name, p.name, p.value, p.timestamp, p.index)
+            for p in outcome.metrics
+        ]
+    )
+    if outcome.status != COMPLETED:
+        for warning in outcome.warnings:
+            context.log(f"sagepipe: warning: {warning}")
+        raise StepFailure(_with_log(outcome.failure_reason or FAILED, layout.log))
+    return StepOutcome(
+        properties=outcome.description,
+        outputs=outcome.outputs,
+        warnings=outcome.warnings,
+        process_seconds=outcome.process_seconds,
+    )
 
 
 def _with_log(reason: str, log: Path) -> str:

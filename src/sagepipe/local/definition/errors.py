@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sagepipe.errors import PipelineDefinitionError
+from sagepipe.errors import PipelineDefinitionError, ProblemsError
 from sagepipe.local.errors import ExpressionEvaluationError
 
 
@@ -25,6 +25,10 @@ class UnsupportedStepTypeError(DefinitionReadError):
 
 class DefinitionCheckError(DefinitionError):
     """A static check failed: a reference to nothing, a duplicate name, a cycle..."""
+
+
+class DefinitionProblemsError(DefinitionCheckError, ProblemsError):
+    """Every problem found before a run (the definition's and its steps'), one line each."""
 
 
 class ParameterValueError(DefinitionError):

@@ -125,7 +125,7 @@ class RunStore:
         """Insert an execution and its steps (all ``NotRun`` until they start)."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.execution_id,
                     record.pipeline_name,
@@ -139,6 +139,7 @@ class RunStore:
                     record.failure_reason,
                     record.engine_pid,
                     record.engine_start,
+                    record.definition_json,
                 ),
             )
             db.executemany(
@@ -404,6 +405,7 @@ def _execution(row: sqlite3.Row) -> ExecutionRecord:
         failure_reason=row["failure_reason"],
         engine_pid=row["engine_pid"],
         engine_start=row["engine_start"],
+        definition_json=row["definition_json"],
     )
 
 

@@ -101,6 +101,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE steps ADD COLUMN pid_start INTEGER",
         ),
     ),
+    Migration(
+        "0004_definitions",
+        (
+            # An execution of a SageMaker pipeline definition keeps it, so --resume re-reads it.
+            "ALTER TABLE executions ADD COLUMN definition_json TEXT",
+        ),
+    ),
 )
 
 

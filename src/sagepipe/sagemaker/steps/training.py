@@ -1,13 +1,8 @@
 """PyTorchTrainingStep -> a ``Training`` step (CreateTrainingJob for the PyTorch container).
 
-Hyperparameters are written as the SageMaker SDK's PyTorch estimator writes them: every value
-JSON-encoded (``"0.01"``, ``"\\"text\\""``, ``"[\\"a\\"]"``), a String parameter as itself and
-other parameters as a ``Std:Join`` of one value; plus ``sagemaker_program``,
-``sagemaker_submit_directory``, ``sagemaker_container_log_level``, ``sagemaker_region`` and,
-for distributed jobs, ``sagemaker_torch_distributed_enabled`` or (``pytorchddp``, which the
-SDK maps to SageMaker's data-parallel library) ``sagemaker_distributed_dataparallel_enabled``
-with ``sagemaker_distributed_dataparallel_custom_mpi_options``, each with
-``sagemaker_instance_type``.
+The request and its hyperparameters come from the one builder,
+:mod:`sagepipe.sagemaker.training_request`; here the step's config is read and pipeline
+parameters encoded: a String parameter as itself, others as a ``Std:Join`` of one value.
 """
 
 from __future__ import annotations
@@ -27,54 +22,35 @@ from sagepipe.sagemaker.steps.common import (
     instance_type,
     local_dir,
     parameter_type,
-    resources,
 )
-
-_LOG_LEVEL_INFO = 20
+from sagepipe.sagemaker.training_request import (
+    create_training_job_request,
+    s3_channel,
+    training_hyperparameters,
+)
 
 
 def compile_training(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     config = step.config
     instance, concrete = instance_type(ctx, step, "training_instance_type")
-    image = framework_image(ctx, step, "training", concrete)
-    algorithm: dict[str, JsonValue] = {
-        "TrainingImage": image,
-        "TrainingInputMode": "File",
-        "EnableSageMakerMetricsTimeSeries": True,
-    }
-    if config["metric_definitions"]:
-        algorithm["MetricDefinitions"] = [
-            {"Name": m["Name"], "Regex": m["Regex"]} for m in config["metric_definitions"]
-        ]
-    arguments: dict[str, JsonValue] = {
-        "AlgorithmSpecification": algorithm,
-        "HyperParameters": hyperparameters(ctx, step, instance),
-        "OutputDataConfig": {
-            "S3OutputPath": config.get("output_path") or ctx.target.uri("training", step.name)
-        },
-        "ResourceConfig": resources(
-            instance, config["training_instance_count"], config["training_volume_size"]
-        ),
-        "StoppingCondition": {"MaxRuntimeInSeconds": config["max_runtime_seconds"]},
-        "RoleArn": ctx.role(step),
-    }
+    channels = []
     if "input_path" in step.inputs:
-        arguments["InputDataConfig"] = [
-            {
-                "ChannelName": "data",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataDistributionType": "FullyReplicated",
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": ctx.input_value(step, "input_path"),
-                    }
-                },
-            }
-        ]
-    if config.get("checkpoint_s3_uri"):
-        arguments["CheckpointConfig"] = {"S3Uri": config["checkpoint_s3_uri"]}
-    if config.get("env"):
-        arguments["Environment"] = dict(sorted(config["env"].items()))
+        channels.append(s3_channel("data", ctx.input_value(step, "input_path")))
+    arguments = create_training_job_request(
+        image=framework_image(ctx, step, "training", concrete),
+        hyperparameters=hyperparameters(ctx, step, instance),
+        output_path=config.get("output_path") or ctx.target.uri("training", step.name),
+        instance_type=instance,
+        instance_count=config["training_instance_count"],
+        volume_size=config["training_volume_size"],
+        max_runtime_seconds=config["max_runtime_seconds"],
+        role=ctx.role(step),
+        channels=channels,
+        metric_definitions=config["metric_definitions"],
+        environment=config.get("env"),
+        checkpoint_s3_uri=config.get("checkpoint_s3_uri"),
+        metrics_time_series=True,
+    )
     if config.get("tags"):
         arguments["Tags"] = tags(step)
     if config.get("processes_per_host") is not None:
@@ -88,28 +64,18 @@ def compile_training(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     ]
 
 
-def hyperparameters(ctx: CompileContext, step: Step, instance: JsonValue) -> JsonValue:
+def hyperparameters(ctx: CompileContext, step: Step, instance: JsonValue) -> dict[str, JsonValue]:
     """The job's string-valued hyperparameters (see the module docstring)."""
     config = step.config
-    user: dict[str, Any] = config.get("hyperparameters") or {}
-    values: dict[str, JsonValue] = {key: encode(ctx, value) for key, value in user.items()}
-    values.update(
-        {
-            "sagemaker_program": json.dumps(code_of(step).entry_point),
-            "sagemaker_submit_directory": json.dumps(submit_directory(ctx, step)),
-            "sagemaker_container_log_level": json.dumps(_LOG_LEVEL_INFO),
-            "sagemaker_region": json.dumps(ctx.target.region),
-        }
+    return training_hyperparameters(
+        config.get("hyperparameters") or {},
+        entry_point=code_of(step).entry_point,
+        submit_directory=submit_directory(ctx, step),
+        region=ctx.target.region,
+        distribution=config.get("distribution"),
+        instance_type=instance,
+        encode=lambda value: encode(ctx, value),
     )
-    distribution = config.get("distribution")
-    if distribution == "torch_distributed":
-        values["sagemaker_torch_distributed_enabled"] = "true"
-    elif distribution == "pytorchddp":
-        values["sagemaker_distributed_dataparallel_enabled"] = "true"
-        values["sagemaker_distributed_dataparallel_custom_mpi_options"] = json.dumps("")
-    if distribution is not None:
-        values["sagemaker_instance_type"] = encode(ctx, instance)
-    return dict(sorted(values.items()))
 
 
 def encode(ctx: CompileContext, value: Any) -> JsonValue:
