@@ -8,11 +8,12 @@ training job with boto3 (see :mod:`sagepipe.pytorch.sagemaker_jobs`).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagepipe.pytorch.errors import EstimatorError, JobNotFoundError, TrainingFailedError
-from sagepipe.pytorch.inputs import normalise_inputs
+from sagepipe.pytorch.inputs import TrainingInput, normalise_inputs
 from sagepipe.pytorch.jobs import (
     COMPLETED,
     JobRecord,
@@ -148,7 +149,8 @@ class PyTorch:
         self.py_version = py_version
         self.hyperparameters = dict(hyperparameters or {})
         self.distribution = dict(distribution or {})
-        self._distribution = distribution_name(distribution)
+        #: The enabled strategy of ``distribution`` (``torch_distributed``, ``pytorchddp``).
+        self.distribution_strategy = distribution_name(distribution)
         self.environment = dict(environment or {})
         self.metric_definitions = list(metric_definitions or [])
         self.output_path = output_path
@@ -220,7 +222,7 @@ class PyTorch:
             environment=self.environment,
             instance_type=self.instance_type or "local",
             instance_count=self.instance_count,
-            distribution=self._distribution,
+            distribution=self.distribution_strategy,
             processes_per_host=self.processes_per_host,
             metric_definitions=self.metric_definitions,
             max_run=self.max_run,
@@ -228,10 +230,49 @@ class PyTorch:
             checkpoint_s3_uri=self.checkpoint_s3_uri,
         )
         _check_request(request)
+        create = self._local_request(name, channels, store.home)
+        request = request.model_copy(update={"create_request": create})
         start_local_job(request, self._home)
         self._job_name = name
         if wait:
             self._finish(follow_job(name, _printer if logs else None, self._home))
+
+    def _local_request(
+        self, name: str, channels: dict[str, TrainingInput], home: Path
+    ) -> dict[str, Any]:
+        """The CreateTrainingJob request the local job runs: the one SageMaker would get, with
+        the code as a ``file://`` submit directory (packed with its dependencies, as the SDK
+        packs them, when there are any) and channel paths as ``file://`` URIs."""
+        import os
+
+        from sagepipe.pytorch.requests import estimator_request
+        from sagepipe.pytorch.sagemaker_jobs import source_archive
+        from sagepipe.sagemaker.training_request import local_training_image
+        from sagepipe.storage import is_s3
+
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        region = region or "us-east-1"
+        submit = Path(self.source_dir).as_uri()
+        if self.dependencies:
+            archive = JobStore.job_dir_in(home, name) / "sourcedir.tar.gz"
+            archive.parent.mkdir(parents=True, exist_ok=True)
+            archive.write_bytes(source_archive(Path(self.source_dir), self.dependencies))
+            submit = archive.as_uri()
+        local_channels = {
+            n: c
+            if is_s3(c.s3_data) or c.s3_data.startswith("file://")
+            else replace(c, s3_data=Path(c.s3_data).absolute().as_uri())
+            for n, c in channels.items()
+        }
+        return estimator_request(
+            self,
+            name,
+            local_channels,
+            region=region,
+            submit_directory=submit,
+            image=local_training_image(region),
+            output_path=self.output_path or DEFAULT_OUTPUT_PATH,
+        )
 
     def _finish(self, record: JobRecord) -> None:
         if record.status != COMPLETED:

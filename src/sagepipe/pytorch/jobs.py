@@ -68,6 +68,8 @@ class LocalJobRequest(BaseModel):
     max_run: int | None = None
     output_path: str
     checkpoint_s3_uri: str | None = None
+    #: The CreateTrainingJob request the worker runs (the one SageMaker would get).
+    create_request: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def model_data(self) -> str:
@@ -147,7 +149,12 @@ class JobStore:
 
     def job_dir(self, name: str) -> Path:
         """The job's files (as ``sagepipe train`` lays them out)."""
-        return self.home / "jobs" / name
+        return self.job_dir_in(self.home, name)
+
+    @staticmethod
+    def job_dir_in(home: Path, name: str) -> Path:
+        """The files of job ``name`` in the sagepipe home ``home``."""
+        return home / "jobs" / name
 
     def add(self, request: LocalJobRequest, log_path: Path) -> None:
         """Record a new job ``InProgress``."""

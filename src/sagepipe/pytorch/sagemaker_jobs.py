@@ -24,11 +24,6 @@ if TYPE_CHECKING:
     from sagepipe.pytorch.inputs import TrainingInput
 
 _TERMINAL = ("Completed", "Failed", "Stopped")
-#: SDK distribution key -> the hyperparameter the PyTorch container reads.
-_DISTRIBUTION_FLAGS = {
-    "torch_distributed": "sagemaker_torch_distributed_enabled",
-    "pytorchddp": "sagemaker_pytorch_ddp_enabled",
-}
 
 
 def source_archive(source_dir: Path, dependencies: list[str]) -> bytes:
@@ -50,8 +45,8 @@ def training_request(
     region: str,
     submit_uri: str,
 ) -> dict[str, Any]:
-    """The ``CreateTrainingJob`` request of ``estimator`` (the SDK's JSON-encoded
-    hyperparameters, plus its ``sagemaker_*`` ones).
+    """The ``CreateTrainingJob`` request of ``estimator`` for SageMaker (see
+    :func:`~sagepipe.pytorch.requests.estimator_request`).
 
     Raises:
         EstimatorError: no role, output_path or framework/py version.
@@ -64,50 +59,24 @@ def training_request(
         raise EstimatorError("a SageMaker training job needs output_path='s3://bucket/prefix'")
     if not estimator.framework_version or not estimator.py_version:
         raise EstimatorError("a SageMaker training job needs framework_version and py_version")
-    instance_type = str(estimator.instance_type)
-    hyperparameters = {k: json.dumps(v) for k, v in estimator.hyperparameters.items()}
-    hyperparameters.update(
-        sagemaker_program=json.dumps(estimator.entry_point),
-        sagemaker_submit_directory=json.dumps(submit_uri),
-        sagemaker_container_log_level=json.dumps(20),
-        sagemaker_region=json.dumps(region),
-        sagemaker_job_name=json.dumps(job_name),
+    from sagepipe.pytorch.requests import estimator_request
+
+    image = image_uri(
+        "training",
+        region,
+        estimator.framework_version,
+        estimator.py_version,
+        str(estimator.instance_type),
     )
-    for key, flag in _DISTRIBUTION_FLAGS.items():
-        if (estimator.distribution.get(key) or {}).get("enabled"):
-            hyperparameters[flag] = json.dumps(True)
-    request: dict[str, Any] = {
-        "TrainingJobName": job_name,
-        "AlgorithmSpecification": {
-            "TrainingImage": image_uri(
-                "training",
-                region,
-                estimator.framework_version,
-                estimator.py_version,
-                instance_type,
-            ),
-            "TrainingInputMode": "File",
-        },
-        "RoleArn": estimator.role,
-        "HyperParameters": hyperparameters,
-        "InputDataConfig": [c.channel(name) for name, c in channels.items()],
-        "OutputDataConfig": {"S3OutputPath": estimator.output_path},
-        "ResourceConfig": {
-            "InstanceType": instance_type,
-            "InstanceCount": estimator.instance_count,
-            "VolumeSizeInGB": 30,
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": estimator.max_run},
-    }
-    if estimator.metric_definitions:
-        request["AlgorithmSpecification"]["MetricDefinitions"] = estimator.metric_definitions
-    if estimator.environment:
-        request["Environment"] = estimator.environment
-    if estimator.checkpoint_s3_uri:
-        request["CheckpointConfig"] = {"S3Uri": estimator.checkpoint_s3_uri}
-    if not request["InputDataConfig"]:
-        del request["InputDataConfig"]
-    return request
+    return estimator_request(
+        estimator,
+        job_name,
+        channels,
+        region=region,
+        submit_directory=submit_uri,
+        image=image,
+        output_path=estimator.output_path,
+    )
 
 
 class SageMakerTrainingJob:
