@@ -168,7 +168,7 @@ def _first_test_record(steps: list[Any], storage: Storage) -> str | None:
 def _invoke_served(arn: str, record: str, home: Path) -> None:
     import urllib.request
 
-    from sagepipe.local.runners.smoke import local_server
+    from sagepipe.local.calls.smoke import local_server
 
     log = home / "demo" / "serve.log"
     print(f"\nserving {arn} ...")

@@ -85,6 +85,12 @@ def _register_transform(subparsers: Any) -> None:
     transform.add_argument("--max-payload-mb", type=int, default=6, help="0 for no limit")
     transform.add_argument("--assemble-with", choices=("Line", "None"), default="None")
     transform.add_argument("--join-source", choices=("Input", "None"), default="None")
+    transform.add_argument(
+        "--input-filter", default="$", help="JSONPath of what each input record sends"
+    )
+    transform.add_argument(
+        "--output-filter", default="$", help="JSONPath of what each output record keeps"
+    )
     transform.add_argument("--max-concurrent", type=int, default=1, help="worker processes")
     transform.set_defaults(handler=run_transform_command)
 
@@ -188,6 +194,8 @@ def run_transform_command(args: argparse.Namespace) -> int:
         max_payload_mb=args.max_payload_mb,
         assemble_with=args.assemble_with,
         join_source=args.join_source,
+        input_filter=args.input_filter,
+        output_filter=args.output_filter,
         max_concurrent=args.max_concurrent,
         entry_point=args.entry_point,
         source_dir=args.source_dir,

@@ -91,11 +91,10 @@ class PyTorchModel:
         )
 
     def _environment(self) -> dict[str, str]:
-        environment = dict(self.env)
-        if self.entry_point:
-            environment.setdefault("SAGEMAKER_PROGRAM", self.entry_point)
-        environment.setdefault("SAGEMAKER_REGION", self._region())
-        return environment
+        """The container environment (the one builder of CreateModel environments)."""
+        from sagepipe.sagemaker.model_environment import model_environment
+
+        return model_environment(self._region(), self.entry_point, self.env)
 
     def deploy(
         self,

@@ -11,7 +11,6 @@ are called with boto3, and the endpoint is polled with ``DescribeEndpoint`` unti
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -33,9 +32,6 @@ _PENDING = ("Creating", "Updating", "SystemUpdating")
 
 class EndpointFailedError(EstimatorError):
     """A SageMaker endpoint ended ``Failed`` (the SDK's ``UnexpectedStatusException``)."""
-
-
-CONTAINER_CODE_DIR = "/opt/ml/model/code"
 
 
 def repacked_uri(model: PyTorchModel, model_name: str) -> str | None:
@@ -67,14 +63,11 @@ def model_request(
             f"model_data {model.model_data!r}: a SageMaker endpoint reads its model from S3; "
             "upload model.tar.gz and pass its s3:// URI"
         )
-    environment: dict[str, str] = {}
-    if model.entry_point:
-        environment["SAGEMAKER_PROGRAM"] = Path(model.entry_point).name
-    if model_data != model.model_data:
-        environment["SAGEMAKER_SUBMIT_DIRECTORY"] = CONTAINER_CODE_DIR
-    environment["SAGEMAKER_CONTAINER_LOG_LEVEL"] = str(logging.INFO)
-    environment["SAGEMAKER_REGION"] = region
-    environment.update(model.env)
+    from sagepipe.sagemaker.model_environment import model_environment
+
+    # A model with code is repacked with it under code/ (repacked_uri), which the entry
+    # point implies: the builder then points SAGEMAKER_SUBMIT_DIRECTORY there.
+    environment = model_environment(region, model.entry_point, model.env)
     return {
         "ModelName": model_name,
         "ExecutionRoleArn": model.role,

@@ -24,6 +24,7 @@ from sagepipe.serving.errors import TransformError
 from sagepipe.serving.model_source import prepare_model
 from sagepipe.serving.requirements import requirements_python
 from sagepipe.serving.settings import DEFAULT_MAX_PAYLOAD_MB
+from sagepipe.serving.transform_filters import WHOLE, RecordFilter
 from sagepipe.serving.transform_pool import Result, TransformPool
 
 _CHUNK_REQUESTS = 32
@@ -99,12 +100,22 @@ def _write_output(output: str, name: str, data: bytes, work: Path) -> str:
 
 
 def _chunks(
-    objects: list[_Object], split_type: str, strategy: str, max_payload: int
+    objects: list[_Object],
+    split_type: str,
+    strategy: str,
+    max_payload: int,
+    input_filter: RecordFilter,
+    content_type: str,
 ) -> Iterator[list[tuple[_Object, tr.MiniBatch]]]:
     chunk: list[tuple[_Object, tr.MiniBatch]] = []
     size = 0
     for obj in objects:
         records = tr.split_records(obj.path.read_bytes(), split_type)
+        if not input_filter.selects_all:
+            records = [
+                tr.Record(r.number, input_filter.apply(r.data, content_type), source=r.data)
+                for r in records
+            ]
         for batch in tr.mini_batches(records, strategy, max_payload, obj.name):
             obj.requests += 1
             chunk.append((obj, batch))
@@ -128,6 +139,8 @@ def run_transform(
     max_payload_mb: int = DEFAULT_MAX_PAYLOAD_MB,
     assemble_with: Literal["Line", "None"] = "None",
     join_source: Literal["Input", "None"] = "None",
+    input_filter: str = WHOLE,
+    output_filter: str = WHOLE,
     max_concurrent: int = 1,
     entry_point: str | None = None,
     source_dir: str | None = None,
@@ -147,6 +160,8 @@ def run_transform(
         max_payload_mb: Largest request, in MB (0: no limit).
         assemble_with: ``Line`` or ``None``.
         join_source: ``Input`` joins each output record with its input record.
+        input_filter: JSONPath selecting what of each input record is sent (``$``: all).
+        output_filter: JSONPath selecting what of each (joined) output record is written.
         max_concurrent: Worker processes, each with the model loaded once.
         entry_point: Inference script (as ``sagepipe serve``).
         source_dir: Directory of the script (as ``sagepipe serve``).
@@ -164,6 +179,10 @@ def run_transform(
         raise TransformError("--join-source Input needs --assemble-with Line")
     if max_concurrent < 1 or max_payload_mb < 0:
         raise TransformError("--max-concurrent must be >= 1 and --max-payload-mb >= 0")
+    filters = (
+        RecordFilter(input_filter, "InputFilter"),
+        RecordFilter(output_filter, "OutputFilter"),
+    )
     environment = dict(os.environ if env is None else env)
     accept = accept or environment.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json"
     with tempfile.TemporaryDirectory(prefix="sagepipe-transform-") as tmp:
@@ -190,6 +209,7 @@ def run_transform(
                 content_type,
                 accept,
                 max_concurrent,
+                filters[0],
             )
         finally:
             pool.shutdown()
@@ -202,6 +222,7 @@ def run_transform(
                 content_type=content_type,
                 accept=accept,
                 name=obj.name,
+                output_filter=filters[1],
             )
             outputs.append(_write_output(output, obj.name, data, work))
         records = sum(len(b.records) for obj in objects for b, _ in obj.pieces)
@@ -217,6 +238,7 @@ def _run(
     content_type: str,
     accept: str,
     workers: int,
+    input_filter: RecordFilter,
 ) -> int:
     window: deque[tuple[list[tuple[_Object, tr.MiniBatch]], Future[list[Result]]]]
     window = deque()
@@ -233,7 +255,8 @@ def _run(
                 )
             obj.pieces.append((batch, body))
 
-    for chunk in _chunks(objects, split_type, strategy, max_payload_mb * 1024 * 1024):
+    max_payload = max_payload_mb * 1024 * 1024
+    for chunk in _chunks(objects, split_type, strategy, max_payload, input_filter, content_type):
         requests += len(chunk)
         bodies = [batch.body for _, batch in chunk]
         window.append((chunk, pool.submit(bodies, content_type, accept)))

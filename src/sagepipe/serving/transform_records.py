@@ -6,9 +6,10 @@
   consecutive records with newlines as fit in ``MaxPayloadInMB``.
 * ``AssembleWith=Line`` writes one output record per line (each followed by a newline);
   ``None`` concatenates the responses as they are.
-* ``JoinSource=Input`` joins each output record with its input record: CSV appends the
-  output to the input row; JSON adds ``SageMakerOutput`` to an input object, or wraps a
-  non-object input as ``{"SageMakerInput": ..., "SageMakerOutput": ...}``.
+* ``JoinSource=Input`` joins each output record with its input record as read (before any
+  ``InputFilter``): CSV appends the output to the input row; JSON adds ``SageMakerOutput``
+  to an input object, or wraps a non-object input as
+  ``{"SageMakerInput": ..., "SageMakerOutput": ...}``.
 """
 
 from __future__ import annotations
@@ -18,14 +19,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sagepipe.serving.errors import TransformError
+from sagepipe.serving.transform_filters import RecordFilter
 
 
 @dataclass(frozen=True)
 class Record:
-    """One input record: its 1-based number in the object and its bytes."""
+    """One input record: its 1-based number in the object, its bytes as sent and, when an
+    ``InputFilter`` selected part of it, its bytes as read (what ``JoinSource=Input`` joins)."""
 
     number: int
     data: bytes
+    source: bytes | None = None
+
+    @property
+    def as_read(self) -> bytes:
+        """The record as read from the input object."""
+        return self.data if self.source is None else self.source
 
 
 @dataclass(frozen=True)
@@ -125,14 +134,24 @@ def assemble(
     content_type: str,
     accept: str,
     name: str,
+    output_filter: RecordFilter | None = None,
 ) -> bytes:
     """The ``.out`` object of one input object from its requests and responses.
+
+    ``output_filter`` applies to each output record: a joined record is in the input's
+    ``content_type``, an unjoined one in ``accept``.
 
     Raises:
         TransformError: joining needs one output record per input record and a response
             has another number of them.
     """
+    selected = (
+        output_filter if output_filter is not None and not output_filter.selects_all else None
+    )
+    output_type = content_type if join_source == "Input" else accept
     if assemble_with == "None" and join_source == "None":
+        if selected is not None:
+            return b"".join(selected.apply(body, output_type) for _, body in pieces)
         return b"".join(body for _, body in pieces)
     lines: list[bytes] = []
     for batch, body in pieces:
@@ -145,9 +164,11 @@ def assemble(
                     "needs one output line per input record"
                 )
             outputs = [
-                join_record(record.data, output, content_type, accept)
+                join_record(record.as_read, output, content_type, accept)
                 for record, output in zip(batch.records, outputs, strict=True)
             ]
+        if selected is not None:
+            outputs = [selected.apply(output, output_type) for output in outputs]
         lines.extend(outputs)
     if assemble_with == "Line":
         return b"".join(line + b"\n" for line in lines)

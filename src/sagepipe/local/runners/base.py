@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
+from sagepipe.local.calls.base import CallContext
 from sagepipe.local.calls.base import StepOutcome as StepOutcome
 from sagepipe.local.layout import StepLayout
 from sagepipe.local.protocol import OptMlMode, StepRequest
@@ -57,3 +59,25 @@ class Runner(Protocol):
     def run(self, context: StepContext) -> StepOutcome:
         """Run the step inside its step process."""
         ...
+
+
+def call_context(context: StepContext, step_type: str, request: dict[str, Any]) -> CallContext:
+    """The context of the local API call a runner delegates to, with its request."""
+    step = context.request
+    return CallContext(
+        step_name=step.step_name,
+        step_type=step_type,
+        request=request,
+        job_name=step.job_name,
+        execution_id=step.execution_id,
+        pipeline_name=step.pipeline_name,
+        region=str(step.config.get("region") or "us-east-1"),
+        home=Path(step.home),
+        layout=context.layout,
+        storage=context.storage,
+        uploader=context.uploader,
+        log=context.log,
+        opt_ml_mode=context.opt_ml_mode,
+        record_metrics=context.record_metrics,
+        install_requirements=step.install_requirements,
+    )

@@ -6,8 +6,10 @@ The helpers the local API calls share (downloads, scripts, failure reasons) live
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sagepipe.local.calls.common import (
     download_code,
@@ -63,3 +65,26 @@ def copy_code(request: StepRequest, storage: Storage, dest: Path) -> Path:
         else:
             raise StepFailure(f"code dependency {path} of step {request.step_name!r} is missing")
     return dest
+
+
+def required_input(inputs: dict[str, Any], name: str, what: str) -> str:
+    """The URI bound to input ``name``; a missing one, or a relative path, fails the step."""
+    value = inputs.get(name)
+    if not isinstance(value, str) or not value:
+        raise StepFailure(
+            f"{what} has no input {name!r} (got {json.dumps(value)}); wire it from a "
+            "predecessor's output or give a URI"
+        )
+    if not is_s3(value) and not value.startswith("file://") and not value.startswith("/"):
+        raise StepFailure(
+            f"{what} input {name!r} is the relative path {value!r}; give an s3:// URI or an "
+            "absolute path (steps run in their own directories)"
+        )
+    return value
+
+
+def optional_input(inputs: dict[str, Any], name: str, what: str) -> str | None:
+    """Like :func:`required_input`, ``None`` when the input is not wired."""
+    if inputs.get(name) is None:
+        return None
+    return required_input(inputs, name, what)

@@ -1,23 +1,20 @@
 """The PyTorch model runner: SageMaker's ``CreateModel``, offline.
 
-The model archive is checked as SageMaker's PyTorch inference container will read it (model
-files at the top level, inference code under ``code/``): the classic extra-top-directory
-archive fails the step with the command that rebuilds it; macOS junk is ignored with a
-warning. The model (name, image, model data, container environment) is stored in the run
-store, where batch transform and endpoint steps find it by name, and recorded as the step's
-``ModelName`` and ``PrimaryContainer`` properties.
+The step's config becomes a CreateModel request (its local code repacked into the model
+archive under ``code/`` first, as the SageMaker SDK does), which
+:class:`~sagepipe.local.calls.model.CreateModel` runs: the archive check, the model record in
+the run store and the ``DescribeModel`` properties live there.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagepipe.local.calls.archives import find_archive, local_archive, scratch
 from sagepipe.local.errors import StepFailure
-from sagepipe.local.records import ModelRecord
-from sagepipe.local.runners.archives import find_archive, local_archive, required_input
-from sagepipe.local.runners.base import StepContext, StepOutcome
+from sagepipe.local.runners.base import StepContext, StepOutcome, call_context
+from sagepipe.local.runners.common import required_input
 
 if TYPE_CHECKING:
     from sagepipe.pipeline import Step
@@ -25,7 +22,6 @@ if TYPE_CHECKING:
 STEP_TYPE = "PyTorchModelStep"
 MODEL_INPUT = "model_data"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
-LOCAL_ACCOUNT = "000000000000"
 
 
 class ModelRunner:
@@ -41,57 +37,31 @@ class ModelRunner:
             )
 
     def run(self, context: StepContext) -> StepOutcome:
-        from sagepipe.artifacts.errors import ArtifactError
-        from sagepipe.artifacts.layout import validate_model_archive
+        """The config as a CreateModel request, run by :class:`CreateModel`."""
+        from sagepipe.local.calls.model import CreateModel
 
         request, config = context.request, context.request.config
         what = f"model step {request.step_name!r}"
         source = required_input(request.inputs, MODEL_INPUT, what)
         uri = find_archive(context.storage, source, "model.tar.gz", what)
-        archive = local_archive(context.storage, uri, scratch(context), what)
-        try:
-            report = validate_model_archive(archive)
-        except ArtifactError as exc:
-            raise StepFailure(f"the model data {uri} is not a valid model archive: {exc}") from None
-        for line in report.summary().splitlines():
-            context.log(f"sagepipe: {line}")
-        warnings = []
-        if report.ignored:
-            warnings.append(
-                f"the model archive holds junk that SageMaker ignores: {', '.join(report.ignored)}"
-            )
+        warnings: list[str] = []
         if request.code is not None and not str(request.code["source_dir"]).startswith("s3://"):
-            uri = _repack_with_code(context, archive, request.code)
-        region = str(config.get("region") or "us-east-1")
-        image = inference_image(config, str(config.get("inference_instance_type")))
+            archive = local_archive(context.storage, uri, scratch(context.layout.step_dir), what)
+            uri, warnings = _repack_with_code(context, archive, request.code)
         environment = {
             str(k): str(v) for k, v in (config.get("container_environment") or {}).items()
         }
-        name = request.job_name
-        _store_model(
-            context,
-            ModelRecord(
-                name=name,
-                execution_id=request.execution_id,
-                step_name=request.step_name,
-                image=image,
-                model_data_url=uri,
-                environment=environment,
-                region=region,
-                created_at=time.time(),
-            ),
-        )
-        context.log(f"sagepipe: model {name}: {image} serving {uri}")
-        properties = {
-            "ModelName": name,
-            "ModelArn": f"arn:aws:sagemaker:{region}:{LOCAL_ACCOUNT}:model/{name.lower()}",
+        create_model = {
+            "ModelName": request.job_name,
             "PrimaryContainer": {
-                "Image": image,
+                "Image": inference_image(config, str(config.get("inference_instance_type"))),
                 "ModelDataUrl": uri,
                 "Environment": environment,
             },
         }
-        return StepOutcome(properties=properties, warnings=warnings)
+        outcome = CreateModel().run(call_context(context, "Model", create_model))
+        outcome.warnings[:0] = warnings
+        return outcome
 
 
 def inference_image(config: dict[str, Any], instance_type: str | None) -> str:
@@ -124,9 +94,12 @@ def inference_image(config: dict[str, Any], instance_type: str | None) -> str:
         raise StepFailure(str(exc)) from None
 
 
-def _repack_with_code(context: StepContext, archive: Path, code: dict[str, Any]) -> str:
+def _repack_with_code(
+    context: StepContext, archive: Path, code: dict[str, Any]
+) -> tuple[str, list[str]]:
     """Put the model's inference code under ``code/`` of a new archive, as the SageMaker SDK
-    repacks a ``PyTorchModel`` given ``entry_point``/``source_dir``; returns its URI."""
+    repacks a ``PyTorchModel`` given ``entry_point``/``source_dir``; returns its URI and the
+    warnings (junk the repack dropped)."""
     from sagepipe.artifacts.errors import ArtifactError
     from sagepipe.artifacts.package import package_model
 
@@ -147,21 +120,10 @@ def _repack_with_code(context: StepContext, archive: Path, code: dict[str, Any])
         f"sagepipe: repacked the model with code/{code['entry_point']} "
         f"({len(report.layout.code_files)} code file(s)) in {report.seconds:.2f}s"
     )
-    return f"{prefix}/model.tar.gz"
-
-
-def scratch(context: StepContext) -> Path:
-    """A directory of the step for downloaded archives."""
-    directory = context.layout.step_dir / "archives"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-def _store_model(context: StepContext, record: ModelRecord) -> None:
-    from sagepipe.local.store import RunStore
-
-    store = RunStore.open(Path(context.request.home))
-    try:
-        store.add_model(record)
-    finally:
-        store.close()
+    warnings = []
+    if report.dropped_junk:
+        warnings.append(
+            "the model archive holds junk that SageMaker ignores (dropped when the code was "
+            f"added): {', '.join(report.dropped_junk)}"
+        )
+    return f"{prefix}/model.tar.gz", warnings

@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagepipe.local.calls.archives import find_archive, local_archive, scratch
 from sagepipe.local.errors import StepFailure
-from sagepipe.local.runners.archives import find_archive, local_archive, required_input
 from sagepipe.local.runners.base import StepContext, StepOutcome
-from sagepipe.local.runners.model import scratch
+from sagepipe.local.runners.common import required_input
 from sagepipe.local.runners.processing import job_arn
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class PackagingRunner:
         what = f"packaging step {request.step_name!r}"
         source = required_input(request.inputs, MODEL_INPUT, what)
         uri = find_archive(context.storage, source, PACKAGED_ARCHIVE, what)
-        archive = local_archive(context.storage, uri, scratch(context), what)
+        archive = local_archive(context.storage, uri, scratch(context.layout.step_dir), what)
         output_dir = context.layout.step_dir / OUTPUT_NAME
         output = output_dir / PACKAGED_ARCHIVE
         entry_point = str(code["entry_point"])

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sagepipe.local.calls.archives import find_archive, local_archive, scratch
 from sagepipe.local.errors import StepFailure
-from sagepipe.local.runners.archives import find_archive, local_archive, required_input
 from sagepipe.local.runners.base import StepContext, StepOutcome
-from sagepipe.local.runners.model import scratch
+from sagepipe.local.runners.common import required_input
 from sagepipe.local.runners.packaging import PACKAGED_ARCHIVE, processing_properties
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class PayloadRunner:
         config = payload_config(request.config, what)
         source = required_input(request.inputs, MODEL_INPUT, what)
         uri = find_archive(context.storage, source, PACKAGED_ARCHIVE, what)
-        archive = local_archive(context.storage, uri, scratch(context), what)
+        archive = local_archive(context.storage, uri, scratch(context.layout.step_dir), what)
         output_dir = context.layout.step_dir / OUTPUT_NAME
         try:
             found = read_hyperparameters(archive)

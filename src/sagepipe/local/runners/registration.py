@@ -4,9 +4,10 @@ The step registers the packaged model (``packaged_model``: the packaging output 
 ``model.tar.gz`` is registered, or an archive object) in its own region of the local registry
 (``<SAGEPIPE_HOME>/registry.db``), with the sample payload archive (``payload_sample``), the
 model metrics (``metrics``: a training step's ``FinalMetricDataList``, or the URI of a metrics
-report) and the config's metadata. Before registering, unless ``skip_smoke_test``, the package
-is served locally and must answer every sample payload (see
-:mod:`sagepipe.local.runners.smoke`). An unchanged registration (same package, payloads,
+report, written as a model quality report for a ``FinalMetricDataList``) and the config's
+metadata, as a CreateModelPackage request that
+:class:`~sagepipe.local.calls.model_package.CreateModelPackage` runs (the smoke test unless
+``skip_smoke_test``, the registry). An unchanged registration (same package, payloads,
 metrics and settings) is served from the cache and keeps its version, so rerunning a pipeline
 does not pile up identical versions; ``--no-cache`` registers a new one, as SageMaker's
 uncached RegisterModel does on every execution.
@@ -15,25 +16,17 @@ uncached RegisterModel does on every execution.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagepipe.local.calls.archives import child_uri, find_archive
 from sagepipe.local.errors import StepFailure
-from sagepipe.local.runners.archives import (
-    child_uri,
-    find_archive,
-    local_archive,
-    optional_input,
-    required_input,
-)
-from sagepipe.local.runners.base import StepContext, StepOutcome
-from sagepipe.local.runners.model import inference_image, scratch
+from sagepipe.local.runners.base import StepContext, StepOutcome, call_context
+from sagepipe.local.runners.common import optional_input, required_input
+from sagepipe.local.runners.model import inference_image
 from sagepipe.local.runners.packaging import PACKAGED_ARCHIVE, PACKAGING_NOTE
 
 if TYPE_CHECKING:
-    from sagepipe.local.runners.smoke import SamplePayload
     from sagepipe.pipeline import Step
-    from sagepipe.registry import ModelPackage
 
 STEP_TYPE = "RegistrationStep"
 PACKAGE_INPUT = "packaged_model"
@@ -57,8 +50,8 @@ class RegistrationRunner:
             )
 
     def run(self, context: StepContext) -> StepOutcome:
-        from sagepipe.artifacts.errors import ArtifactError
-        from sagepipe.artifacts.layout import validate_model_archive
+        """The config as a CreateModelPackage request, run by :class:`CreateModelPackage`."""
+        from sagepipe.local.calls.model_package import CreateModelPackage
 
         request, config = context.request, context.request.config
         what = f"registration step {request.step_name!r}"
@@ -68,46 +61,46 @@ class RegistrationRunner:
             PACKAGED_ARCHIVE,
             what,
         )
-        archive = local_archive(context.storage, package_uri, scratch(context), what)
-        entry_point = _entry_point(context, package_uri)
-        try:
-            validate_model_archive(archive, entry_point=entry_point)
-        except ArtifactError as exc:
-            raise StepFailure(f"the packaged model {package_uri} cannot be served: {exc}") from None
         region = str(config.get("region") or "us-east-1")
-        environment = package_environment(entry_point, region)
         instance_types = list(config.get("inference_instance_types") or [])
-        image = inference_image(config, instance_types[0] if instance_types else None)
-        metrics, metrics_uri = _metrics(request.inputs.get(METRICS_INPUT), what)
-        payload_source = optional_input(request.inputs, PAYLOAD_INPUT, what)
-        payload_uri = (
-            find_archive(context.storage, payload_source, PAYLOAD_ARCHIVE, what)
-            if payload_source
-            else None
-        )
-        warnings = _smoke_test(context, archive, payload_uri, environment, what)
-        package = _register(
-            context,
-            region=region,
-            model_data_uri=package_uri,
-            image_uri=image,
-            environment=environment,
-            metrics=metrics,
-            metrics_uri=metrics_uri,
-            sample_payload_uri=payload_uri,
-        )
-        context.log(
-            f"sagepipe: registered {package.model_package_arn} "
-            f"({package.model_approval_status}) in {context.request.home}"
-        )
-        properties = {
-            "ModelPackageArn": package.model_package_arn,
-            "ModelPackageName": package.model_package_name,
-            "ModelPackageGroupName": package.model_package_group_name,
-            "ModelPackageVersion": package.model_package_version,
-            "ModelApprovalStatus": package.model_approval_status,
+        container: dict[str, Any] = {
+            "Image": inference_image(config, instance_types[0] if instance_types else None),
+            "ModelDataUrl": package_uri,
+            "Environment": package_environment(_entry_point(context, package_uri), region),
         }
-        return StepOutcome(properties=properties, warnings=warnings)
+        for key, field in (("framework", "Framework"), ("framework_version", "FrameworkVersion")):
+            if config.get(key):
+                container[field] = str(config[key])
+        create_package: dict[str, Any] = {
+            "ModelPackageGroupName": str(config["model_package_group_name"]),
+            "InferenceSpecification": {
+                "Containers": [container],
+                "SupportedContentTypes": list(config.get("content_types") or []),
+                "SupportedResponseMIMETypes": list(config.get("response_types") or []),
+                "SupportedRealtimeInferenceInstanceTypes": instance_types,
+                "SupportedTransformInstanceTypes": list(
+                    config.get("transform_instance_types") or []
+                ),
+            },
+            "ModelApprovalStatus": config.get("approval_status") or "PendingManualApproval",
+            "ModelPackageDescription": str(config.get("model_description") or ""),
+            "CustomerMetadataProperties": dict(config.get("customer_metadata") or {}),
+            "SkipModelValidation": "All" if config.get("skip_smoke_test") else "None",
+        }
+        for key, field in (("domain", "Domain"), ("task", "Task")):
+            if config.get(key):
+                create_package[field] = config[key]
+        payload_source = optional_input(request.inputs, PAYLOAD_INPUT, what)
+        if payload_source:
+            create_package["SamplePayloadUrl"] = find_archive(
+                context.storage, payload_source, PAYLOAD_ARCHIVE, what
+            )
+        report = _metrics_report(context, request.inputs.get(METRICS_INPUT), what)
+        if report is not None:
+            create_package["ModelMetrics"] = {
+                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": report}}
+            }
+        return CreateModelPackage().run(call_context(context, "RegisterModel", create_package))
 
 
 def package_environment(entry_point: str, region: str) -> dict[str, str]:
@@ -131,89 +124,27 @@ def _entry_point(context: StepContext, package_uri: str) -> str:
     return str(note.get("entry_point") or DEFAULT_ENTRY_POINT)
 
 
-def _smoke_test(
-    context: StepContext,
-    archive: Path,
-    payload_uri: str | None,
-    environment: dict[str, str],
-    what: str,
-) -> list[str]:
-    """Serve the package and send it every sample (unless ``skip_smoke_test``); returns
-    warnings."""
-    from sagepipe.local.runners.smoke import smoke_test
+def _metrics_report(context: StepContext, value: Any, what: str) -> str | None:
+    """The URI of the model quality report of the ``metrics`` input: the report itself, or
+    one written from a training step's ``FinalMetricDataList``."""
+    from sagepipe.registry import RegistryError
+    from sagepipe.registry.register import normalise_metrics
 
-    config = context.request.config
-    if config.get("skip_smoke_test"):
-        context.log("sagepipe: smoke test skipped (skip_smoke_test)")
-        return []
-    samples = _samples(context, payload_uri, what)
-    smoke_test(
-        archive,
-        samples,
-        accept=str((config.get("response_types") or ["application/json"])[0]),
-        environment=environment,
-        server_log=context.layout.step_dir / "smoke-server.log",
-        log=context.log,
-    )
-    if not samples:
-        return ["no sample payloads: the smoke test only checked that the package loads"]
-    return []
-
-
-def _samples(context: StepContext, payload_uri: str | None, what: str) -> list[SamplePayload]:
-    from sagepipe.artifacts.errors import ArtifactError
-    from sagepipe.artifacts.payload import read_payload_samples
-    from sagepipe.local.runners.smoke import SamplePayload
-
-    if payload_uri is None:
-        return []
-    archive = local_archive(context.storage, payload_uri, scratch(context), what)
-    try:
-        bodies = read_payload_samples(archive)
-    except ArtifactError as exc:
-        raise StepFailure(f"the sample payloads {payload_uri} cannot be read: {exc}") from None
-    return [
-        SamplePayload(f"{content_type} sample payload of {payload_uri}", content_type, body)
-        for content_type, body in bodies.items()
-    ]
-
-
-def _metrics(value: Any, what: str) -> tuple[Any, str | None]:
-    """``(metric values, metrics report URI)`` from the ``metrics`` input."""
-    if value is None:
-        return None, None
-    if isinstance(value, str):
-        return None, value
-    if isinstance(value, (list, dict)):
-        return value, None
-    raise StepFailure(
-        f"{what} input 'metrics' is {json.dumps(value)}; wire a training step's "
-        "FinalMetricDataList or give the URI of a metrics report"
-    )
-
-
-def _register(context: StepContext, **fields: Any) -> ModelPackage:
-    from sagepipe.registry import LocalRegistry, RegistryError, register_model_version
-    from sagepipe.registry.local import REGISTRY_FILE
-
-    config = context.request.config
-    registry = LocalRegistry(Path(context.request.home) / REGISTRY_FILE)
-    try:
-        return register_model_version(
-            registry,
-            group=str(config["model_package_group_name"]),
-            content_types=list(config.get("content_types") or []),
-            response_types=list(config.get("response_types") or []),
-            instance_types=list(config.get("inference_instance_types") or []),
-            transform_instance_types=list(config.get("transform_instance_types") or []),
-            approval_status=config.get("approval_status") or "PendingManualApproval",
-            description=str(config.get("model_description") or ""),
-            domain=config.get("domain"),
-            task=config.get("task"),
-            framework=config.get("framework"),
-            framework_version=config.get("framework_version"),
-            customer_metadata=config.get("customer_metadata") or {},
-            **fields,
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, (list, dict)):
+        raise StepFailure(
+            f"{what} input 'metrics' is {json.dumps(value)}; wire a training step's "
+            "FinalMetricDataList or give the URI of a metrics report"
         )
+    try:
+        values = normalise_metrics(value)
     except RegistryError as exc:
-        raise StepFailure(f"the model package cannot be registered: {exc}") from None
+        raise StepFailure(f"{what} input 'metrics': {exc}") from None
+    report = context.layout.step_dir / "metrics" / "statistics.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    statistics = {name: {"value": number} for name, number in values.items()}
+    report.write_text(json.dumps({"model_quality_metrics": statistics}, sort_keys=True))
+    uri = f"{context.request.output_prefix}/metrics/statistics.json"
+    context.uploader.upload_file(report, uri)
+    return uri

@@ -22,6 +22,7 @@ from sagepipe.expressions import JsonValue
 from sagepipe.pipeline import Step
 from sagepipe.sagemaker.context import CompileContext, join, tags
 from sagepipe.sagemaker.errors import CompileError
+from sagepipe.sagemaker.model_environment import model_environment
 from sagepipe.sagemaker.steps.common import CompiledStep, framework_image, instance_type
 from sagepipe.sagemaker.steps.processing import compile_packaging
 from sagepipe.sagemaker.target import literal_config
@@ -46,15 +47,19 @@ def compile_model(ctx: CompileContext, step: Step) -> list[CompiledStep]:
         ]
         output = repack_step.output_ref("packaged_model").to_json()
         model_data = join("/", [output, "model.tar.gz"])
-    environment = dict(config.get("container_environment") or {})
-    if "AWS_REGION" in environment:
-        environment["AWS_REGION"] = ctx.target.region
+    settings = dict(config.get("container_environment") or {})
+    if "AWS_REGION" in settings:
+        settings["AWS_REGION"] = ctx.target.region
+    entry_point = step.code.entry_point if step.code is not None else None
+    environment: dict[str, JsonValue] = dict(
+        model_environment(ctx.target.region, entry_point, settings)
+    )
     arguments: dict[str, JsonValue] = {
         "ExecutionRoleArn": ctx.role(step),
         "PrimaryContainer": {
             "Image": framework_image(ctx, step, "inference", concrete),
             "ModelDataUrl": model_data,
-            "Environment": dict(sorted(environment.items())),
+            "Environment": environment,
         },
     }
     if config.get("tags"):
@@ -123,7 +128,7 @@ def compile_registration(ctx: CompileContext, step: Step) -> list[CompiledStep]:
         "ModelApprovalStatus": config["approval_status"],
         "Domain": config["domain"],
         "Task": config["task"],
-        "SkipModelValidation": "None",
+        "SkipModelValidation": "All" if config.get("skip_smoke_test") else "None",
     }
     if config.get("model_description"):
         arguments["ModelPackageDescription"] = config["model_description"]
@@ -153,12 +158,7 @@ def _package_environment(ctx: CompileContext, step: Step) -> dict[str, JsonValue
             "packaged_model does not come from a packaging step; the package's container "
             f"runs code/{DEFAULT_ENTRY_POINT}",
         )
-    return {
-        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-        "SAGEMAKER_PROGRAM": entry_point,
-        "SAGEMAKER_REGION": ctx.target.region,
-        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-    }
+    return dict(model_environment(ctx.target.region, entry_point))
 
 
 def _add_metrics(ctx: CompileContext, step: Step, arguments: dict[str, JsonValue]) -> None:

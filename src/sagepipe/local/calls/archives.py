@@ -1,6 +1,7 @@
-"""Finding and fetching the archives that model, packaging, payload and registration steps read.
+"""Finding and fetching the archives that model, model package, transform and endpoint calls
+(and sagepipe's packaging and payload steps) read.
 
-A step input names an archive either as the object itself (``.../output/model.tar.gz``, a
+A request names an archive either as the object itself (``.../output/model.tar.gz``, a
 local path) or as a processing output prefix, as SageMaker records it
 (``ProcessingOutputConfig.Outputs['packaged_model'].S3Output.S3Uri`` is the prefix the job
 uploaded ``model.tar.gz`` under). Under a prefix the archive is ``<prefix>/<name>`` when it
@@ -10,9 +11,7 @@ it); anything else fails the step with what was found.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from sagepipe.local.errors import StepFailure
 from sagepipe.storage import ObjectNotFoundError, Storage, StorageError, is_s3, local_path
@@ -25,29 +24,6 @@ def child_uri(prefix: str, name: str) -> str:
     if is_s3(prefix):
         return f"{prefix.rstrip('/')}/{name}"
     return str(local_path(prefix) / name)
-
-
-def required_input(inputs: dict[str, Any], name: str, what: str) -> str:
-    """The URI bound to input ``name``; a missing one, or a relative path, fails the step."""
-    value = inputs.get(name)
-    if not isinstance(value, str) or not value:
-        raise StepFailure(
-            f"{what} has no input {name!r} (got {json.dumps(value)}); wire it from a "
-            "predecessor's output or give a URI"
-        )
-    if not is_s3(value) and not value.startswith("file://") and not value.startswith("/"):
-        raise StepFailure(
-            f"{what} input {name!r} is the relative path {value!r}; give an s3:// URI or an "
-            "absolute path (steps run in their own directories)"
-        )
-    return value
-
-
-def optional_input(inputs: dict[str, Any], name: str, what: str) -> str | None:
-    """Like :func:`required_input`, ``None`` when the input is not wired."""
-    if inputs.get(name) is None:
-        return None
-    return required_input(inputs, name, what)
 
 
 def find_archive(storage: Storage, uri: str, name: str, what: str) -> str:
@@ -98,3 +74,10 @@ def local_archive(storage: Storage, uri: str, directory: Path, what: str) -> Pat
     except StorageError as exc:
         raise StepFailure(f"{what} reads {uri}, which cannot be downloaded: {exc}") from None
     return target
+
+
+def scratch(step_dir: Path) -> Path:
+    """A directory of the step for downloaded archives."""
+    directory = step_dir / "archives"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory

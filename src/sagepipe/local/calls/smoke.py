@@ -1,4 +1,5 @@
-"""The smoke test of a model package: serve it locally and send it every sample payload.
+"""The smoke test of a model package (SageMaker's model validation): serve it locally and
+send it every sample payload.
 
 The model server is ``sagepipe serve`` in a subprocess (the local engine never imports the
 server stack), on a free loopback port (``--port 0``; the URL is read from its "listening
