@@ -70,12 +70,18 @@ def local_runtime(image: str) -> LocalRuntime | None:
 def image_problem(step_name: str, field: str, image: object) -> str | None:
     """One line saying why ``image`` cannot run here, or ``None`` (also for an image that is
     still an expression: it is checked once evaluated)."""
+    reason = unsupported_image(field, image)
+    return None if reason is None else f"step {step_name!r}: {reason}"
+
+
+def unsupported_image(field: str, image: object) -> str | None:
+    """Why ``image`` (the value of ``field``) has no local runtime, or ``None``."""
     if not isinstance(image, str) or local_runtime(image) is not None:
         return None
     return (
-        f"step {step_name!r}: {field} {image!r} has no local runtime; the local engine runs "
-        "the AWS Deep Learning Container images for PyTorch (pytorch-training, "
-        "pytorch-inference) and SageMaker's scikit-learn images"
+        f"{field} {image!r} has no local runtime; the local engine runs the AWS Deep "
+        "Learning Container images for PyTorch (pytorch-training, pytorch-inference) and "
+        "SageMaker's scikit-learn images"
     )
 
 

@@ -6,8 +6,11 @@ What the request asks for and what happens here:
   whose version differs from the local torch gives one warning per run.
   ``ContainerEntrypoint`` must run a script under ``/opt/ml/processing`` with Python
   (``python3 /opt/ml/processing/input/code/x.py``): it runs with this interpreter, in the
-  script's directory, followed by ``ContainerArguments``. In rewrite mode (no mount namespace)
-  ``/opt/ml`` in the entrypoint and arguments becomes the host's work dir.
+  script's directory, followed by ``ContainerArguments``. The SageMaker SDK's
+  ``FrameworkProcessor`` entrypoint (``/bin/bash .../runproc.sh``) runs too, its bundle's
+  ``requirements.txt`` in the cached per-requirements venv (:mod:`.runproc`); any other
+  program is refused. In rewrite mode (no mount namespace) ``/opt/ml`` in the entrypoint and
+  arguments becomes the host's work dir.
 - ``Environment``: the script's environment on top of ours.
 - ``ProcessingInputs``: downloaded before the script runs (:mod:`.processing_inputs`).
 - ``ProcessingOutputConfig.Outputs``: each ``LocalPath`` exists when the script starts and is
@@ -30,14 +33,13 @@ DescribeProcessingJob.
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sagepipe import service_model
 from sagepipe.local.calls.base import CallContext, StepOutcome
@@ -51,18 +53,18 @@ from sagepipe.local.calls.common import (
     run_script,
     script_environment,
 )
-from sagepipe.local.calls.images import framework_version_warning, image_problem, local_runtime
-from sagepipe.local.calls.processing_inputs import (
-    PROCESSING_ROOT,
-    download_inputs,
-    input_problems,
-    local_path_problem,
+from sagepipe.local.calls.images import framework_version_warning, local_runtime
+from sagepipe.local.calls.processing_inputs import download_inputs
+from sagepipe.local.calls.processing_request import (
+    entrypoint_script,
+    outputs_of,
+    request_problems,
 )
+from sagepipe.local.calls.runproc import is_shell, parse_runproc, prepare
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.layout import rewrite_opt_ml, to_local
 from sagepipe.local.protocol import write_json
 
-_PYTHON = re.compile(r"^(?:/[\w./-]*/)?python(?:3(?:\.\d+)?)?$")
 _EXIT_MESSAGE_BYTES = 1024
 
 
@@ -105,115 +107,6 @@ class ProcessingJob:
         )
 
 
-def request_problems(request: Mapping[str, Any]) -> list[str]:
-    """What in a (possibly unevaluated) CreateProcessingJob request cannot run here; each
-    problem names its field."""
-    problems: list[str] = []
-    app = request.get("AppSpecification")
-    if not isinstance(app, dict):
-        return ["the request has no AppSpecification"]
-    image = image_problem("", "AppSpecification.ImageUri", app.get("ImageUri"))
-    if image is not None:
-        problems.append(image.removeprefix("step '': "))
-    problems.extend(_entrypoint_problems(app))
-    names: set[str] = set()
-    for position, item in enumerate(request.get("ProcessingInputs") or []):
-        where = f"ProcessingInputs[{position}]"
-        problems.extend(input_problems(where, item))
-        if isinstance(item.get("S3Input"), dict):
-            s3 = item["S3Input"]
-            problems.extend(_member_problems(f"{where}.S3Input", s3, "ProcessingS3Input"))
-        problems.extend(_duplicate(where, "InputName", item.get("InputName"), names))
-    for position, item in enumerate(_outputs(request)):
-        where = f"ProcessingOutputConfig.Outputs[{position}]"
-        problems.extend(_output_problems(where, item))
-        problems.extend(_duplicate(where, "OutputName", item.get("OutputName"), names))
-    count = request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount")
-    if isinstance(count, int) and count < 1:
-        problems.append(
-            f"ProcessingResources.ClusterConfig.InstanceCount is {count}; it must be >= 1"
-        )
-    return problems
-
-
-def _entrypoint_problems(app: dict[str, Any]) -> list[str]:
-    entry = app.get("ContainerEntrypoint")
-    field = "AppSpecification.ContainerEntrypoint"
-    if entry is None:
-        return [
-            f"{field} is missing: the image's own entrypoint has no local stand-in; give "
-            'one such as ["python3", "/opt/ml/processing/input/code/script.py"]'
-        ]
-    if not isinstance(entry, list) or not entry or not isinstance(entry[0], str):
-        return []
-    if not _PYTHON.match(entry[0]):
-        return [
-            f"{field} runs {entry[0]!r}; the local engine runs Python scripts "
-            '(["python3", "/opt/ml/processing/input/code/script.py"])'
-        ]
-    script = _script(entry, app.get("ContainerArguments") or [])
-    if isinstance(script, str) and not script.startswith(PROCESSING_ROOT + "/"):
-        return [
-            f"{field} runs {script!r}, which is not under {PROCESSING_ROOT}/: a script "
-            "inside the image has no local stand-in; give it as a ProcessingInput"
-        ]
-    return []
-
-
-def _script(entry: list[Any], arguments: list[Any]) -> object:
-    """The script a Python entrypoint runs: its first argument that is not an option."""
-    for part in [*entry[1:], *arguments]:
-        if not (isinstance(part, str) and part.startswith("-")):
-            return part
-    return None
-
-
-def _output_problems(where: str, item: dict[str, Any]) -> list[str]:
-    if "FeatureStoreOutput" in item:
-        return [f"{where} is a FeatureStoreOutput, which the local engine cannot write"]
-    s3 = item.get("S3Output")
-    if not isinstance(s3, dict):
-        return [f"{where} has no S3Output"]
-    problems = _member_problems(f"{where}.S3Output", s3, "ProcessingS3Output")
-    local = s3.get("LocalPath")
-    found = local_path_problem(f"{where}.S3Output", local)
-    if local is None:
-        problems.append(f"{where}.S3Output has no LocalPath: the local engine uploads that path")
-    elif found:
-        problems.append(found)
-    return problems
-
-
-def _member_problems(where: str, members: dict[str, Any], shape_name: str) -> list[str]:
-    """Members SageMaker's API model requires that are missing, and enum members whose value
-    it does not allow."""
-    spec = service_model.shape(shape_name)
-    problems = [f"{where} has no {name}" for name in spec["required"] if name not in members]
-    for member, value in members.items():
-        shape = spec["members"].get(member, {}).get("shape")
-        allowed = service_model.shape(shape).get("enum") if shape else None
-        if allowed and isinstance(value, str) and value not in allowed:
-            problems.append(
-                f"{where}.{member} is {value!r}; it must be one of {', '.join(allowed)}"
-            )
-    return problems
-
-
-def _duplicate(where: str, member: str, name: object, seen: set[str]) -> list[str]:
-    if not isinstance(name, str):
-        return []
-    if name in seen:
-        return [f"{where}.{member} {name!r} is used twice; names of inputs and outputs are unique"]
-    seen.add(name)
-    return []
-
-
-def _outputs(request: Mapping[str, Any]) -> list[dict[str, Any]]:
-    config = request.get("ProcessingOutputConfig") or {}
-    outputs: list[dict[str, Any]] = config.get("Outputs") or []
-    return outputs
-
-
 def _host_opt_ml(context: CallContext, index: int, host: str) -> Path:
     """What host ``host`` sees as ``/opt/ml``: the step's for ``algo-1``, its own for others."""
     if index == 0:
@@ -254,7 +147,7 @@ def _run_host(
         (index, len(hosts)),
         context.log,
     )
-    for item in _outputs(request):
+    for item in outputs_of(request):
         to_local(item["S3Output"]["LocalPath"], opt_ml).mkdir(parents=True, exist_ok=True)
     config = to_local("/opt/ml/config", opt_ml)
     config.mkdir(parents=True, exist_ok=True)
@@ -290,22 +183,37 @@ def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path, str]:
     """The command line of the entrypoint and arguments, the directory it runs in, and the
     script's container path."""
     app = context.request["AppSpecification"]
-    parts = [str(p) for p in [*app["ContainerEntrypoint"][1:], *app.get("ContainerArguments", [])]]
-    script = str(_script(app["ContainerEntrypoint"], app.get("ContainerArguments") or []))
-    local_script = to_local(script, opt_ml)
-    if not local_script.is_file():
-        raise StepFailure(
-            f"AppSpecification.ContainerEntrypoint runs {script}, which no ProcessingInput "
-            "provides; add the code as an input whose LocalPath holds it"
-        )
+    entry, arguments = app["ContainerEntrypoint"], app.get("ContainerArguments") or []
+    program = str(entry[1] if is_shell(entry[0]) else entrypoint_script(entry, arguments))
+    local_program = _provided(program, opt_ml)
+    if is_shell(entry[0]):
+        where = f"AppSpecification.ContainerEntrypoint's {program}"
+        runproc = parse_runproc(local_program.read_text(errors="replace"), where)
+        python, cwd, script = prepare(context, runproc, opt_ml)
+        _provided(script, opt_ml)
+        parts = [script, *(str(a) for a in arguments)]
+    else:
+        python, cwd, script = sys.executable, local_program.parent, program
+        parts = [str(p) for p in [*entry[1:], *arguments]]
     if context.opt_ml_mode == "rewrite":
         parts = [rewrite_opt_ml(p, opt_ml) for p in parts]
-    return [sys.executable, *parts], local_script.parent, script
+    return [python, *parts], cwd, script
+
+
+def _provided(path: str, opt_ml: Path) -> Path:
+    """The local file of a container path the entrypoint runs; it must be there."""
+    local = to_local(path, opt_ml)
+    if not local.is_file():
+        raise StepFailure(
+            f"AppSpecification.ContainerEntrypoint runs {path}, which no ProcessingInput "
+            "provides; add the code as an input whose LocalPath holds it"
+        )
+    return local
 
 
 def _upload_outputs(context: CallContext, host_dirs: list[Path]) -> list[dict[str, Any]]:
     uploaded: list[dict[str, Any]] = []
-    for item in _outputs(context.request):
+    for item in outputs_of(context.request):
         name, s3 = item["OutputName"], item["S3Output"]
         count = 0
         for opt_ml in host_dirs:
@@ -342,7 +250,7 @@ def describe(
     return properties
 
 
-def _fail(context: CallContext, reason: str, tail: str, started: datetime) -> None:
+def _fail(context: CallContext, reason: str, tail: str, started: datetime) -> NoReturn:
     properties = describe(context, "Failed", started, reason)
     if tail:
         properties["ExitMessage"] = tail.encode()[-_EXIT_MESSAGE_BYTES:].decode(errors="ignore")
