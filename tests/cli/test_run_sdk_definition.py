@@ -243,7 +243,7 @@ def test_the_transform_writes_one_prediction_per_input_line(executed: Execution)
     model.load_state_dict(state)
     with torch.no_grad():
         expected = model(torch.tensor(BATCH_ROWS))[:, 0].tolist()
-    assert predictions == pytest.approx(expected, rel=1e-5)
+    assert predictions == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
 @pytest.mark.slow
