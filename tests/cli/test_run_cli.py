@@ -27,6 +27,8 @@ PIPELINE = """
             outputs=[ProcessingOutput(name="out")],
             processing_instance_count=ParameterInteger("Count", 1),
             processing_instance_type=ParameterString("Instance", "ml.m5.xlarge"),
+            framework_version="2.1.0",
+            py_version="py310",
         )
         report = ProcessingStepBuilder(config).create_step(name="report")
         return Pipeline("cli-run", [report])
@@ -74,6 +76,7 @@ def _cluster(project: Path, execution_id: str) -> dict:  # type: ignore[type-arg
         / "cli-run"
         / execution_id
         / "report"
+        / "output"
         / "out"
         / "cluster.json"
     )

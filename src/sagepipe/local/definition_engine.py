@@ -21,7 +21,7 @@ from pathlib import Path
 from sagepipe.local.caching import duration_seconds
 from sagepipe.local.calls import call_target, load_call
 from sagepipe.local.definition.checks import definition_problems
-from sagepipe.local.definition.errors import DefinitionProblemsError
+from sagepipe.local.definition.errors import DefinitionCheckError, DefinitionProblemsError
 from sagepipe.local.definition.graph import DefinitionGraph
 from sagepipe.local.definition.model import Definition, JobStep
 from sagepipe.local.definition.parameters import bind_parameters
@@ -99,6 +99,7 @@ def run_definition(
     name: str,
     root: Path | None = None,
     region: str = DEFAULT_REGION,
+    source_ir: str = "",
 ) -> ExecutionOutcome:
     """Run a definition locally as a new execution.
 
@@ -110,6 +111,8 @@ def run_definition(
         name: The pipeline's name (a definition does not hold one).
         root: The directory the definition came from (recorded with the execution).
         region: The execution's region (ARNs, ``AWS_REGION`` in containers).
+        source_ir: The sagepipe pipeline the definition was compiled from (its IR as JSON),
+            recorded so that a resume can compile it again with fixed code.
 
     Raises:
         DefinitionError: a problem found before anything runs (nothing is recorded).
@@ -122,7 +125,7 @@ def run_definition(
     record = ExecutionRecord(
         execution_id="".join(secrets.choice(_ID_ALPHABET) for _ in range(12)),
         pipeline_name=name,
-        ir_json="",
+        ir_json=source_ir,
         root=str((root or Path.cwd()).absolute()),
         parameters=dict(values),
         status=ExecutionStatus.EXECUTING,
@@ -132,7 +135,7 @@ def run_definition(
         failure_reason=None,
         engine_pid=os.getpid(),
         engine_start=process_start_time(os.getpid()),
-        definition_json=json.dumps(definition.model_dump(mode="json"), sort_keys=True),
+        definition_json=definition_text(definition),
     )
     order = runnable.graph.static_order()
     steps = [(n, runnable.graph.steps[n].step.Type) for n in order]
@@ -141,16 +144,32 @@ def run_definition(
     return _run(runnable, record, identity, store, storage, options, home, reporter, {})
 
 
-def recorded_definition(record: ExecutionRecord) -> RunnableDefinition:
-    """The definition an execution recorded, read and checked again.
+def recorded_definition(
+    record: ExecutionRecord, replacement: Definition | None = None
+) -> RunnableDefinition:
+    """The definition an execution recorded (or its ``replacement``), checked again.
 
     Raises:
-        DefinitionError: it no longer passes the checks (e.g. an image this version refuses).
+        DefinitionError: it no longer passes the checks (e.g. an image this version refuses),
+            or the replacement's steps are not the recorded ones.
     """
-    definition = definition_from_json(
+    recorded = definition_from_json(
         json.loads(record.definition_json or "{}"), source=f"execution {record.execution_id}"
     )
-    return check_runnable(definition)
+    if replacement is not None:
+        names = sorted(p.step.Name for p in recorded.placed_steps())
+        if sorted(p.step.Name for p in replacement.placed_steps()) != names:
+            raise DefinitionCheckError(
+                f"execution {record.execution_id} ran the steps {', '.join(names)}; the "
+                "pipeline now has other steps: run it as a new execution"
+            )
+        recorded = replacement
+    return check_runnable(recorded)
+
+
+def definition_text(definition: Definition) -> str:
+    """The JSON an execution records of its definition."""
+    return json.dumps(definition.model_dump(mode="json"), sort_keys=True)
 
 
 def resume_definition(

@@ -30,6 +30,7 @@ from sagepipe.pipeline import Pipeline
 from sagepipe.processes import process_running, process_start_time
 
 if TYPE_CHECKING:
+    from sagepipe.local.definition.model import Definition
     from sagepipe.local.scheduler import SchedulerSettings
 
 
@@ -160,11 +161,22 @@ def run_pipeline(
 
 
 def resume_execution(
-    execution_id: str, options: RunOptions | None = None, reporter: Reporter | None = None
+    execution_id: str,
+    options: RunOptions | None = None,
+    reporter: Reporter | None = None,
+    definition: Definition | None = None,
 ) -> ExecutionOutcome:
     """Run again the failed, stopped and not-run steps of an execution (same id; the
     outputs of its succeeded steps are kept). Its IR and parameters are the recorded ones;
     code is read afresh, so a fixed script is picked up.
+
+    Args:
+        execution_id: The execution.
+        options: How to run.
+        reporter: Receives progress.
+        definition: For an execution of a definition: the definition to run instead of the
+            recorded one (``sagepipe run --resume`` compiles the recorded pipeline again, so
+            fixed code gets new bundles); it is recorded.
 
     Raises:
         ExecutionNotFoundError: if there is no such execution.
@@ -195,10 +207,16 @@ def resume_execution(
         s.name: s.properties or {} for s in store.steps(execution_id) if s.status in DONE_STATUSES
     }
     if record.definition_json is not None:
-        from sagepipe.local.definition_engine import recorded_definition, resume_definition
+        from sagepipe.local.definition_engine import (
+            definition_text,
+            recorded_definition,
+            resume_definition,
+        )
 
-        runnable = recorded_definition(record)
+        runnable = recorded_definition(record, definition)
         _mark_resumed(store, execution_id)
+        if definition is not None:
+            store.update_execution(execution_id, definition_json=definition_text(definition))
         return resume_definition(runnable, record, store, storage, options, home, reporter, done)
     pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
     check_runnable(pipeline)

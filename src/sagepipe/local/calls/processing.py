@@ -215,10 +215,11 @@ def _upload_outputs(context: CallContext, host_dirs: list[Path]) -> list[dict[st
     uploaded: list[dict[str, Any]] = []
     for item in outputs_of(context.request):
         name, s3 = item["OutputName"], item["S3Output"]
-        count = 0
+        written: set[str] = set()  # hosts may write the same key: one object
         for opt_ml in host_dirs:
             local = to_local(s3["LocalPath"], opt_ml)
-            count += len(context.uploader.upload_tree(local, s3["S3Uri"]))
+            written.update(context.uploader.upload_tree(local, s3["S3Uri"]))
+        count = len(written)
         context.log(f"sagepipe: output {name!r}: {count} file(s) to {s3['S3Uri']}")
         uploaded.append({"uri": s3["S3Uri"], "objects": count})
     return uploaded

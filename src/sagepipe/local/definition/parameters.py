@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sagepipe.errors import PipelineDefinitionError
+from sagepipe.errors import PipelineDefinitionError, did_you_mean
 from sagepipe.expressions import coerce_parameter_value
 from sagepipe.local.definition.errors import ParameterValueError
 from sagepipe.local.definition.model import Definition
@@ -29,7 +29,8 @@ def bind_parameters(definition: Definition, given: Mapping[str, str]) -> dict[st
     unknown = sorted(set(given) - set(declared))
     if unknown:
         raise ParameterValueError(
-            f"unknown parameter(s) {', '.join(map(repr, unknown))}; the definition declares: "
+            f"unknown parameter(s) {', '.join(map(repr, unknown))}"
+            f"{did_you_mean(unknown[0], declared)}; the definition declares: "
             f"{', '.join(sorted(declared)) or 'no parameters'}"
         )
     bound: dict[str, ParameterValue] = {}

@@ -49,7 +49,14 @@ _JSON_COLUMNS = {
     "outputs": "outputs_json",
     "warnings": "warnings_json",
 }
-_EXECUTION_COLUMNS = ("status", "end_time", "failure_reason", "engine_pid", "engine_start")
+_EXECUTION_COLUMNS = (
+    "status",
+    "end_time",
+    "failure_reason",
+    "engine_pid",
+    "engine_start",
+    "definition_json",
+)
 #: Step statuses of a step that has not ended.
 _UNFINISHED = ("Starting", "Executing")
 
