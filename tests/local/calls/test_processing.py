@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import tarfile
 import textwrap
 from pathlib import Path
@@ -462,10 +464,10 @@ def test_the_framework_version_warning_is_given_once_per_run(
             "ProcessingOutputConfig.Outputs[0] is a FeatureStoreOutput",
         ),
         (
-            lambda r: r["ProcessingOutputConfig"]["Outputs"].append(
-                s3_output("code", "s3://b/o", "/opt/ml/processing/output/o")
+            lambda r: r["ProcessingInputs"].append(
+                s3_input("code", "s3://b/o", "/opt/ml/processing/input/o")
             ),
-            "ProcessingOutputConfig.Outputs[0].OutputName 'code' is used twice",
+            "ProcessingInputs[1].InputName 'code' is used twice; each InputName must be unique",
         ),
     ],
 )
@@ -640,3 +642,39 @@ def test_a_shell_script_other_than_runproc_is_refused_naming_the_line(
         f"the SageMaker SDK's runproc.sh (it has {line!r} there); the local engine runs Python "
         "scripts and runproc.sh"
     )
+
+
+def test_the_members_echoed_in_the_properties_are_the_apis_own() -> None:
+    from sagepipe import service_model
+    from sagepipe.local.calls.processing import ECHOED_MEMBERS
+
+    request = service_model.shape("CreateProcessingJobRequest")["members"]
+    response = service_model.shape("DescribeProcessingJobResponse")["members"]
+    assert set(request) & set(response) - {"ProcessingJobName"} == ECHOED_MEMBERS
+
+
+def test_an_evaluated_data_type_the_api_does_not_know_fails_the_step(
+    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
+) -> None:
+    put_script(storage, tmp_path, "print('never')")
+    body = request()
+    body["ProcessingInputs"][0]["S3Input"]["S3DataType"] = "Folder"  # from a parameter
+    with pytest.raises(StepFailure, match=r"^ProcessingInputs 'code': S3DataType 'Folder' /"):
+        run_call(call_context("Processing", body))
+
+
+def test_the_step_process_checks_do_not_load_the_api_model() -> None:
+    # Loading botocore's SageMaker model costs a step process about half a second.
+    code = (
+        "import json, sys\n"
+        "from sagepipe.local.calls.processing_request import request_problems\n"
+        "problems = request_problems(json.loads(sys.argv[1]), api_model=False)\n"
+        "print(json.dumps([problems, 'botocore' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(request())],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == [[], False]

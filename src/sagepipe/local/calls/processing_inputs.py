@@ -104,12 +104,18 @@ def download_inputs(
         name, s3 = item["InputName"], item["S3Input"]
         what = f"ProcessingInputs {name!r}"
         dest = to_local(s3["LocalPath"], opt_ml)
-        uri = s3["S3Uri"]
-        if s3.get("S3DataType", "S3Prefix") == "ManifestFile":
-            files = _download_manifest(storage, uri, dest, what)
-        else:
-            files = materialise(storage, uri, dest, what)
-        if s3.get("S3DataDistributionType") == "ShardedByS3Key" and host[1] > 1:
+        uri, data_type = s3["S3Uri"], s3.get("S3DataType")
+        distribution = s3.get("S3DataDistributionType", "FullyReplicated")
+        download = _DOWNLOADS.get(str(data_type))
+        # Evaluated values are checked here: the API model's check saw only literal ones.
+        if download is None or distribution not in ("FullyReplicated", "ShardedByS3Key"):
+            raise StepFailure(
+                f"{what}: S3DataType {data_type!r} / S3DataDistributionType "
+                f"{distribution!r}; the types are {', '.join(_DOWNLOADS)}, the distributions "
+                "FullyReplicated, ShardedByS3Key"
+            )
+        files = download(storage, uri, dest, what)
+        if distribution == "ShardedByS3Key" and host[1] > 1:
             files = _keep_shard(files, dest, host)
         log(f"sagepipe: input {name!r}: {len(files)} file(s) from {uri} at {s3['LocalPath']}")
 
@@ -161,6 +167,12 @@ def _manifest_entries(text: str, uri: str, what: str) -> tuple[str, list[str]]:
                 "must be a key relative to it"
             )
     return prefix, keys
+
+
+_DOWNLOADS: dict[str, Callable[[Storage, str, Path, str], list[Path]]] = {
+    "S3Prefix": materialise,
+    "ManifestFile": _download_manifest,
+}
 
 
 def _keep_shard(files: list[Path], dest: Path, host: tuple[int, int]) -> list[Path]:

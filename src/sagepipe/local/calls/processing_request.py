@@ -24,9 +24,15 @@ from sagepipe.local.calls.runproc import is_shell
 _PYTHON = re.compile(r"^(?:/[\w./-]*/)?python(?:3(?:\.\d+)?)?$")
 
 
-def request_problems(request: Mapping[str, Any]) -> list[str]:
+def request_problems(request: Mapping[str, Any], api_model: bool = True) -> list[str]:
     """What in a (possibly unevaluated) CreateProcessingJob request cannot run here; each
-    problem names its field."""
+    problem names its field.
+
+    Args:
+        request: The request.
+        api_model: Also check required members and enum values against SageMaker's API
+            model (loading it takes about half a second).
+    """
     problems: list[str] = []
     app = request.get("AppSpecification")
     if not isinstance(app, dict):
@@ -35,18 +41,19 @@ def request_problems(request: Mapping[str, Any]) -> list[str]:
     if image is not None:
         problems.append(image)
     problems.extend(_entrypoint_problems(app))
-    names: set[str] = set()
+    input_names: set[str] = set()
     for position, item in enumerate(request.get("ProcessingInputs") or []):
         where = f"ProcessingInputs[{position}]"
         problems.extend(input_problems(where, item))
-        if isinstance(item.get("S3Input"), dict):
+        if api_model and isinstance(item.get("S3Input"), dict):
             s3 = item["S3Input"]
             problems.extend(_member_problems(f"{where}.S3Input", s3, "ProcessingS3Input"))
-        problems.extend(_duplicate(where, "InputName", item.get("InputName"), names))
+        problems.extend(_duplicate(where, "InputName", item.get("InputName"), input_names))
+    output_names: set[str] = set()
     for position, item in enumerate(outputs_of(request)):
         where = f"ProcessingOutputConfig.Outputs[{position}]"
-        problems.extend(_output_problems(where, item))
-        problems.extend(_duplicate(where, "OutputName", item.get("OutputName"), names))
+        problems.extend(_output_problems(where, item, api_model))
+        problems.extend(_duplicate(where, "OutputName", item.get("OutputName"), output_names))
     count = request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount")
     if isinstance(count, int) and count < 1:
         problems.append(
@@ -95,13 +102,13 @@ def entrypoint_script(entry: list[Any], arguments: list[Any]) -> object:
     return None
 
 
-def _output_problems(where: str, item: dict[str, Any]) -> list[str]:
+def _output_problems(where: str, item: dict[str, Any], api_model: bool) -> list[str]:
     if "FeatureStoreOutput" in item:
         return [f"{where} is a FeatureStoreOutput, which the local engine cannot write"]
     s3 = item.get("S3Output")
     if not isinstance(s3, dict):
         return [f"{where} has no S3Output"]
-    problems = _member_problems(f"{where}.S3Output", s3, "ProcessingS3Output")
+    problems = _member_problems(f"{where}.S3Output", s3, "ProcessingS3Output") if api_model else []
     local = s3.get("LocalPath")
     found = local_path_problem(f"{where}.S3Output", local)
     if local is None:
@@ -130,7 +137,7 @@ def _duplicate(where: str, member: str, name: object, seen: set[str]) -> list[st
     if not isinstance(name, str):
         return []
     if name in seen:
-        return [f"{where}.{member} {name!r} is used twice; names of inputs and outputs are unique"]
+        return [f"{where}.{member} {name!r} is used twice; each {member} must be unique"]
     seen.add(name)
     return []
 
