@@ -9,7 +9,6 @@ the toolkit decodes them, keeps ``sagemaker_*`` ones apart, and exports every pr
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -101,7 +100,7 @@ def sagemaker_hyperparameters(
     added: dict[str, Any] = {
         "sagemaker_program": spec.entry_point,
         "sagemaker_submit_directory": str(layout.code),
-        "sagemaker_container_log_level": logging.INFO,
+        "sagemaker_container_log_level": spec.log_level,
         "sagemaker_job_name": spec.job_name,
         "sagemaker_region": region,
     }

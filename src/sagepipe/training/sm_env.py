@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sagepipe.training.environment import (
@@ -79,7 +78,7 @@ def training_environment(
         "is_smddpmprun_installed": False,
         "is_smddprun_installed": False,
         "job_name": spec.job_name,
-        "log_level": logging.INFO,
+        "log_level": spec.log_level,
         "master_hostname": master,
         "model_dir": str(layout.model),
         "module_dir": str(layout.code),

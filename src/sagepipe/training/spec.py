@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,7 @@ class TrainingJobSpec(BaseModel):
         install_requirements: Install ``requirements.txt`` into a cached virtualenv.
         region: ``SAGEMAKER_REGION``/``sagemaker_region`` (default: ``AWS_REGION``, else
             ``us-east-1``).
+        log_level: ``sagemaker_container_log_level`` (``SM_LOG_LEVEL``), a ``logging`` level.
         channel_config: Per channel, entries of ``inputdataconfig.json`` beyond the defaults
             (``ContentType``, ``CompressionType``, ``S3DistributionType``...), as the request
             gives them.
@@ -52,6 +54,7 @@ class TrainingJobSpec(BaseModel):
     max_runtime_seconds: int | None = Field(default=None, ge=1)
     install_requirements: bool = True
     region: str | None = None
+    log_level: int = logging.INFO
     channel_config: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("channels")

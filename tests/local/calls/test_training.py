@@ -43,6 +43,7 @@ TRAIN = """
         "instance_type": os.environ["SM_CURRENT_INSTANCE_TYPE"],
         "region": os.environ["SAGEMAKER_REGION"],
         "extra": os.environ.get("EXTRA"),
+        "log_level": os.environ["SM_LOG_LEVEL"],
         "inputs": json.loads((config / "inputdataconfig.json").read_text()),
         "resources": json.loads((config / "resourceconfig.json").read_text()),
     }))
@@ -190,7 +191,10 @@ def test_job_runs_the_program_with_channels_and_uploads_model_and_output(
         },
         channels=[s3_channel("train", "s3://in-bucket/data", ContentType="text/csv")],
         Environment={"EXTRA": "yes"},
+        VpcConfig={"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+        EnableNetworkIsolation=True,
     )
+    arguments["HyperParameters"]["sagemaker_container_log_level"] = "10"
     outcome, metrics, lines = run_step(arguments)
     assert not isinstance(outcome, StepFailure), outcome
     model_uri = f"{OUT}/train-job/output/model.tar.gz"
@@ -220,7 +224,8 @@ def test_job_runs_the_program_with_channels_and_uploads_model_and_output(
         "sagemaker_torch_distributed_enabled": False,
     }
     assert model["instance_type"] == "ml.m5.xlarge" and model["region"] == "us-west-2"
-    assert model["extra"] == "yes"
+    assert model["extra"] == "yes" and model["log_level"] == "10"
+    assert properties["VpcConfig"] == arguments["VpcConfig"]
     assert model["inputs"]["train"]["ContentType"] == "text/csv"
     assert model["resources"]["hosts"] == ["algo-1"]
     output_uri = f"{OUT}/train-job/output/output.tar.gz"
@@ -300,6 +305,50 @@ def test_max_runtime_stops_the_job(run_step: Run, storage: RoutedStorage, tmp_pa
     assert isinstance(failure, StepFailure)
     assert failure.reason.startswith("MaxRuntimeExceeded: the job ran longer than")
     assert "started" in lines
+
+
+def test_run_training_job_reads_local_code_and_channels_and_describes_a_stop(
+    tmp_path: Path, storage: RoutedStorage
+) -> None:
+    """The path of ``sagepipe train`` and the PyTorch local mode: ``file://`` code and
+    channel, no pipeline; the outcome is described as DescribeTrainingJob would."""
+    from sagepipe.local.calls.training import run_training_job
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(
+        "import os, time\n"
+        "print(sorted(os.listdir(os.environ['SM_CHANNEL_TRAIN'])), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "rows.csv").write_text("1\n")
+    arguments = request(
+        code_uri=code.as_uri(),
+        channels=[s3_channel("train", data.as_uri())],
+        StoppingCondition={"MaxRuntimeInSeconds": 1},
+    )
+    lines: list[str] = []
+    outcome = run_training_job(
+        arguments,
+        "local-job",
+        job_dir=tmp_path / "job",
+        opt_ml=tmp_path / "job" / "opt-ml",
+        storage=storage,
+        log=lines.append,
+        install_requirements=False,
+    )
+    assert "['rows.csv']" in lines
+    described = outcome.description
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == (
+        "Stopped",
+        "MaxRuntimeExceeded",
+    )
+    assert described["FailureReason"].startswith("MaxRuntimeExceeded: ")
+    assert "ModelArtifacts" not in described
+    assert outcome.log_path == tmp_path / "job" / "opt-ml" / "training.log"
+    assert not storage.list("s3://out-bucket/")
 
 
 def test_checkpoints_are_restored_before_and_saved_after(

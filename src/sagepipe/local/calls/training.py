@@ -196,6 +196,7 @@ def _spec(
             max_runtime_seconds=wanted.max_runtime_seconds,
             install_requirements=install_requirements,
             region=wanted.region,
+            log_level=wanted.log_level,
         )
     except ValidationError as exc:
         problems = "; ".join(

@@ -15,6 +15,7 @@ select the launcher.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -110,6 +111,7 @@ class TrainingRequest:
     checkpoint_uri: str | None
     checkpoint_path: str
     region: str
+    log_level: int
     notes: list[str] = field(default_factory=list)
 
 
@@ -327,6 +329,7 @@ def read_request(request: Mapping[str, Any], default_region: str) -> TrainingReq
         checkpoint_uri=checkpoint.get("S3Uri"),
         checkpoint_path=str(checkpoint.get("LocalPath") or DEFAULT_CHECKPOINT_PATH),
         region=region if isinstance(region, str) and region else default_region,
+        log_level=level if isinstance(level := decoded.get(LOG_LEVEL), int) else logging.INFO,
         notes=notes,
     )
 
