@@ -124,6 +124,18 @@ def _get(reference: str, context: EvaluationContext, where: str) -> Any:
     )
 
 
+_ITEM_NAMES = ("MetricName", "OutputName", "InputName", "ChannelName")
+
+
+def _item_name(item: Any) -> str | None:
+    """The name a list item of a Describe* response carries (its first naming member)."""
+    if isinstance(item, Mapping):
+        for key in _ITEM_NAMES:
+            if isinstance(item.get(key), str):
+                return str(item[key])
+    return None
+
+
 def _step_property(rest: str, context: EvaluationContext, where: str) -> Any:
     match = _STEP_REF.match(rest)
     if match is None:

@@ -25,11 +25,20 @@ from sagepipe.local.records import MetricPoint
 from sagepipe.local.uploads import Uploader
 from sagepipe.storage import RoutedStorage
 
+from .models import Calls
+
 EXECUTION_ID = "exec0001"
 REGION = "eu-west-1"
 
 ContextFactory = Callable[..., CallContext]
 CallRunner = Callable[[CallContext], StepOutcome]
+
+
+@pytest.fixture
+def calls(sagepipe_home_dir: Path) -> Calls:
+    """CallContexts in a fresh SAGEPIPE_HOME (the model, model package, transform and endpoint
+    call tests)."""
+    return Calls(sagepipe_home_dir)
 
 
 @pytest.fixture
