@@ -29,6 +29,7 @@ from typing import Any
 
 from sagepipe.local.calls.archives import local_archive, scratch
 from sagepipe.local.calls.base import CallContext, StepOutcome
+from sagepipe.local.calls.common import failure_with_tail
 from sagepipe.local.calls.inference import (
     find_model,
     resource_arn,
@@ -114,7 +115,9 @@ class TransformJob:
             context.log(line)
         if result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-_REASON_LINES:]
-            raise StepFailure(f"batch transform failed: {' '.join(tail) or 'no output'}")
+            raise StepFailure(
+                failure_with_tail("batch transform failed", "\n".join(tail), context.layout.log)
+            )
         uris = context.uploader.upload_tree(output_dir, destination)
         context.log(f"sagepipe: wrote {len(uris)} object(s) to {destination}")
         return StepOutcome(
