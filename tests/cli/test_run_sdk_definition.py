@@ -81,7 +81,7 @@ def sdk_definition(
 def _sourcedir(work: Path) -> Path:
     archive = work / "sourcedir.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        for name in ("train.py", "inference.py"):
+        for name in ("train.py", "jsonlines_handler.py"):
             tar.add(RESOURCES / name, arcname=name)
     return archive
 
@@ -202,7 +202,7 @@ def test_the_training_job_writes_model_and_code_into_model_tar_gz(executed: Exec
     with tarfile.open(download(executed.home, artifact)) as tar:
         names = {m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()}
         epochs = json.loads(tar.extractfile(_member(tar, "epochs.json")).read())  # type: ignore[union-attr]
-    assert {"model.pt", "epochs.json", "code/inference.py"} <= names
+    assert {"model.pt", "epochs.json", "code/jsonlines_handler.py", "code/inference.py"} <= names
     assert epochs == {"epochs": 2}
     # The channels came from the processing outputs: both splits of the 40 rows were read.
     preprocess = executed.step("Preprocess")
@@ -224,7 +224,7 @@ def test_the_model_version_is_registered_with_the_approval_status_given(
     container = package["InferenceSpecification"]["Containers"][0]
     artifact = executed.step("Train")["properties"]["ModelArtifacts"]["S3ModelArtifacts"]
     assert container["ModelDataUrl"] == artifact
-    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "jsonlines_handler.py"
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """Inference handlers of the SDK-written pipeline's model (copied into model.tar.gz's code/
-by train.py). JSON lines in, one ``{"prediction": ...}`` line out per input line, whether the
-request holds one record or several."""
+by train.py, selected by ``SAGEMAKER_PROGRAM``). JSON lines in, one ``{"prediction": ...}``
+line out per input line, whether the request holds one record or several."""
 
 import json
 from pathlib import Path

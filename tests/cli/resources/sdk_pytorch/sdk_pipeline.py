@@ -122,10 +122,10 @@ def build() -> Pipeline:
         role=ROLE,
         framework_version=FRAMEWORK_VERSION,
         py_version=PY_VERSION,
-        # The code is inside model.tar.gz (code/inference.py, written by train.py): with no
-        # entry_point the SDK neither uploads code nor adds a repack step.
+        # The code is inside model.tar.gz (code/jsonlines_handler.py, written by train.py):
+        # with no entry_point the SDK neither uploads code nor adds a repack step.
         env={
-            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_PROGRAM": "jsonlines_handler.py",
             "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
         },
         sagemaker_session=session,

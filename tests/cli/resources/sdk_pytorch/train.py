@@ -1,9 +1,12 @@
-"""Training script of the SDK-written pipeline (inside sourcedir.tar.gz with inference.py).
+"""Training script of the SDK-written pipeline (inside sourcedir.tar.gz with
+jsonlines_handler.py).
 
 Strict argparse: SageMaker passes only the user's hyperparameters as arguments, never the
 ``sagemaker_*`` ones. Trains a linear model on the ``train`` channel, reports the loss on the
-``test`` channel, and writes the model and its inference code (``code/inference.py``) into
-SM_MODEL_DIR, so that model.tar.gz carries both.
+``test`` channel, and writes the model and its inference code into SM_MODEL_DIR, so that
+model.tar.gz carries both: ``code/jsonlines_handler.py``, which the model's
+``SAGEMAKER_PROGRAM`` names, and a ``code/inference.py`` (the inference toolkit's default
+program name) that fails if it is ever loaded instead.
 """
 
 import argparse
@@ -13,6 +16,9 @@ import shutil
 from pathlib import Path
 
 import torch
+
+HANDLER = "jsonlines_handler.py"
+WRONG_PROGRAM = f"SAGEMAKER_PROGRAM names {HANDLER}; inference.py must not be loaded"
 
 
 def load(channel: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,7 +59,8 @@ def main() -> None:
     (model_dir / "epochs.json").write_text(json.dumps({"epochs": args.epochs}))
     code = model_dir / "code"
     code.mkdir(exist_ok=True)
-    shutil.copy(Path(__file__).with_name("inference.py"), code / "inference.py")
+    shutil.copy(Path(__file__).with_name(HANDLER), code / HANDLER)
+    (code / "inference.py").write_text(f"raise RuntimeError({WRONG_PROGRAM!r})\n")
 
 
 if __name__ == "__main__":
