@@ -303,3 +303,46 @@ def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo:
         if member.name.removeprefix("./") == name:
             return member
     raise AssertionError(f"{name} not in {tar.getnames()}")
+
+
+@pytest.mark.slow
+def test_a_transform_whose_model_fails_to_load_names_the_error_in_one_line(
+    sdk_definition: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    # The SDK's CreateModel and Transform steps alone, on a model.tar.gz made here whose
+    # SAGEMAKER_PROGRAM is a script that raises when imported.
+    model_dir = tmp_path / "model"
+    (model_dir / "code").mkdir(parents=True)
+    torch.save(torch.nn.Linear(2, 1).state_dict(), model_dir / "model.pt")
+    (model_dir / "code" / "broken.py").write_text("raise RuntimeError('handler broken here')\n")
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(model_dir, arcname=".")
+    home = tmp_path / "home"
+    model_uri = f"s3://{BUCKET}/static/model.tar.gz"
+    ok(sagepipe(home, "s3", "cp", str(archive), model_uri))
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps({"features": [1.0, 2.0]}) + "\n")
+    ok(sagepipe(home, "s3", "cp", str(records), BATCH_INPUT))
+    raw = json.loads(sdk_definition.read_text())
+    raw["Steps"] = [s for s in raw["Steps"] if s["Type"] in ("Model", "Transform")]
+    container = raw["Steps"][0]["Arguments"]["PrimaryContainer"]
+    container["ModelDataUrl"] = model_uri
+    container["Environment"]["SAGEMAKER_PROGRAM"] = "broken.py"
+    definition = tmp_path / "definition.json"
+    definition.write_text(json.dumps(raw))
+    done = sagepipe(home, "run", str(definition))
+    assert done.returncode == 1, done.stdout + done.stderr
+    document = show(home, execution_id(done.stdout))
+    statuses = {s["name"]: s["status"] for s in document["steps"]}
+    assert statuses == {"CreateModel-CreateModel": "Succeeded", "BatchScore": "Failed"}
+    # The reason's first line says what went wrong; the worker's traceback follows it.
+    first = document["failure_reason"].splitlines()[0]
+    assert "Traceback" not in first and "RuntimeError: handler broken here" in first, first
+    summary = [
+        line for line in done.stdout.splitlines() if re.match(r"execution \S+: Failed", line)
+    ]
+    assert len(summary) == 1 and "handler broken here" in summary[0], done.stdout
+    assert "Traceback" not in summary[0], summary
