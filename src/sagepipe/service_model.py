@@ -2,7 +2,7 @@
 
 A leaf module: the compiler checks requests against it and the local engine checks ``Get``
 references to step properties with it, so both backends read one copy. The model is loaded
-once per process with ``botocore.loaders`` (offline: it is a file inside botocore), on first
+once per process from botocore's data files (offline: they are files inside botocore), on first
 use only, so importing this module costs nothing.
 
 A step's properties are the response of its Describe* call (``DescribeTrainingJob`` for a
@@ -14,9 +14,13 @@ name its items carry (``Outputs['train']``, ``FinalMetricDataList['loss']``).
 from __future__ import annotations
 
 import functools
+import gzip
+import importlib.util
+import json
+from pathlib import Path
 from typing import Any
 
-from sagepipe.errors import PropertyPathError, did_you_mean
+from sagepipe.errors import MissingDependencyError, PropertyPathError, did_you_mean
 from sagepipe.expressions import property_path_tokens
 
 #: The API whose request a step's ``Arguments`` is, and the response its properties mirror.
@@ -33,12 +37,23 @@ STEP_APIS: dict[str, tuple[str, str]] = {
 
 @functools.cache
 def service_model() -> dict[str, Any]:
-    """botocore's ``sagemaker`` service model (``service-2``)."""
-    import botocore.loaders
+    """botocore's ``sagemaker`` service model (``service-2``, its latest API version).
 
-    model: dict[str, Any] = botocore.loaders.create_loader().load_service_model(
-        "sagemaker", "service-2"
-    )
+    Read straight from botocore's data files, as its loader finds them: importing botocore
+    and its loader costs about 0.3 s, paid by every step process that checks or describes a
+    request.
+    """
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("botocore is not installed: pip install botocore")
+    data = Path(next(iter(spec.submodule_search_locations))) / "data" / "sagemaker"
+    version = max(p.name for p in data.iterdir() if p.is_dir())
+    plain = data / version / "service-2.json"
+    if plain.is_file():
+        text = plain.read_bytes()
+    else:
+        text = gzip.decompress((data / version / "service-2.json.gz").read_bytes())
+    model: dict[str, Any] = json.loads(text)
     return model
 
 

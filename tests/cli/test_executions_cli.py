@@ -29,6 +29,8 @@ PIPELINE = """
             processing_entry_point="hello.py",
             source_dir=str(HERE / "code"),
             outputs=[ProcessingOutput(name="out")],
+            framework_version="2.1.0",
+            py_version="py310",
         )
         return Pipeline("cli-executions", [ProcessingStepBuilder(config).create_step(name="hello")])
 """
@@ -69,12 +71,14 @@ def test_show_lists_steps_and_json_has_properties(executed: tuple[Path, str]) ->
     project, execution_id = executed
     done = sagepipe(project, "executions", "show", execution_id)
     assert done.returncode == 0
-    assert "hello" in done.stdout and "ProcessingStep" in done.stdout
+    assert "hello" in done.stdout and "Processing" in done.stdout
     as_json = json.loads(sagepipe(project, "executions", "show", execution_id, "--json").stdout)
     step = as_json["steps"][0]
     assert step["status"] == "Succeeded"
-    outputs = step["properties"]["ProcessingOutputConfig"]["Outputs"]
-    assert outputs["out"]["S3Output"]["S3Uri"].endswith(f"/{execution_id}/hello/out")
+    # Properties are DescribeProcessingJob's: outputs listed with their names.
+    [output] = step["properties"]["ProcessingOutputConfig"]["Outputs"]
+    assert output["OutputName"] == "out"
+    assert output["S3Output"]["S3Uri"].endswith(f"/{execution_id}/hello/output/out")
 
 
 def test_logs_prints_the_step_log(executed: tuple[Path, str]) -> None:

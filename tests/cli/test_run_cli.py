@@ -34,12 +34,14 @@ PIPELINE = """
         return Pipeline("cli-run", [report])
 """
 REPORT = """
-    import json, pathlib, sys
-    config = json.loads(pathlib.Path("/opt/ml/config/processingjobconfig.json").read_text())
+    import json, os, pathlib, sys
+    # /opt/ml, or where it is when this machine cannot mount it (rewrite mode)
+    opt_ml = pathlib.Path(os.environ.get("SAGEPIPE_OPT_ML", "/opt/ml"))
+    config = json.loads((opt_ml / "config/processingjobconfig.json").read_text())
     cluster = config["ProcessingResources"]["ClusterConfig"]
     if cluster["InstanceCount"] > 5:
         sys.exit("too many instances")
-    pathlib.Path("/opt/ml/processing/output/out/cluster.json").write_text(json.dumps(cluster))
+    (opt_ml / "processing/output/out/cluster.json").write_text(json.dumps(cluster))
     print("cluster", cluster)
 """
 

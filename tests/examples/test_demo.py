@@ -52,6 +52,7 @@ def test_demo_runs_the_whole_loop_then_hits_the_cache(tmp_path: Path) -> None:
     assert set(steps) == {
         "preprocess",
         "train",
+        "model-RepackModel",  # the model step compiles to a repack job and a CreateModel
         "model",
         "packaging",
         "payload",

@@ -44,11 +44,11 @@ def register(subparsers: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from sagepipe.cli.run_commands import print_summary
+    from sagepipe.cli.run_commands import print_summary, run_compiled
     from sagepipe.definitions import load_pipeline
     from sagepipe.definitions.examples_dir import example_pipeline
     from sagepipe.dependencies import require
-    from sagepipe.local.engine import RunOptions, run_pipeline
+    from sagepipe.local.engine import RunOptions
     from sagepipe.local.progress import reporter_for
 
     # The example trains and serves a PyTorch model in child processes: say what to install
@@ -57,7 +57,7 @@ def run_demo(args: argparse.Namespace) -> int:
     pipeline_file = args.pipeline or str(example_pipeline())
     pipeline = load_pipeline(pipeline_file)
     started = time.monotonic()
-    outcome = run_pipeline(
+    outcome = run_compiled(
         pipeline,
         {},
         RunOptions(max_parallel=args.max_parallel, use_cache=not args.no_cache),
@@ -110,7 +110,7 @@ def print_report(outcome: ExecutionOutcome, wall_seconds: float, pipeline_file: 
         (
             str(s.properties["ModelPackageArn"])
             for s in steps
-            if s.step_type == "RegistrationStep" and s.properties
+            if s.step_type == "RegisterModel" and s.properties
         ),
         None,
     )
@@ -131,8 +131,8 @@ def print_report(outcome: ExecutionOutcome, wall_seconds: float, pipeline_file: 
 
 
 def _output(step_properties: dict[str, Any] | None, name: str) -> str | None:
-    outputs = ((step_properties or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or {}
-    output = outputs.get(name) or {}
+    outputs = ((step_properties or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    output: dict[str, Any] = next((o for o in outputs if o.get("OutputName") == name), {})
     uri = (output.get("S3Output") or {}).get("S3Uri")
     return str(uri) if uri else None
 

@@ -5,15 +5,22 @@ the local engine. What runs locally is then exactly what SageMaker would receive
 Local defaults: the bucket is the one the configs agree on, else the local object store's
 default bucket; the role is a placeholder (no job assumes it here); the region is the configs'
 (else ``us-east-1``).
+
+Caching: SageMaker caches only the step types that take a ``CacheConfig`` (the compiler writes
+``{"Enabled": <step.cache>}`` there). A local run of sagepipe's own pipeline also reuses its
+model and model package steps (a rerun of an unchanged pipeline is then fully cached, as it has
+always been locally): they get the ``CacheConfig`` of the IR step they come from. Endpoint
+steps are never reused: they start a live server.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sagepipe.local.layout import DEFAULT_BUCKET
 
@@ -41,8 +48,36 @@ def compile_for_local(pipeline: Pipeline, storage: Storage) -> tuple[CompiledPip
     options = CompileOptions(role=PLACEHOLDER_ROLE, bucket=None if configured else DEFAULT_BUCKET)
     compiled = compile_pipeline(pipeline, options)
     upload_bundles(storage, compiled.uploads)
-    definition = definition_from_json(compiled.definition, source=f"pipeline {pipeline.name!r}")
+    local = local_cache_configs(compiled.definition, pipeline)
+    definition = definition_from_json(local, source=f"pipeline {pipeline.name!r}")
     return compiled, definition
+
+
+def local_cache_configs(definition: Any, pipeline: Pipeline) -> Any:
+    """A copy of ``definition`` whose Model and RegisterModel steps carry the ``CacheConfig``
+    of the IR step they were compiled from (see the module docstring)."""
+    caches = {step.name: step.cache for step in pipeline.steps}
+    copied = copy.deepcopy(definition)
+    for step in _all_steps(copied.get("Steps", [])):
+        if step.get("Type") not in _LOCALLY_CACHED or "CacheConfig" in step:
+            continue
+        name = str(step.get("Name"))
+        origin = caches.get(name)
+        if origin is None:  # a step the compiler added (``<ir step>-RepackModel``...)
+            origin = next((c for n, c in caches.items() if name.startswith(f"{n}-")), False)
+        step["CacheConfig"] = {"Enabled": origin}
+    return copied
+
+
+_LOCALLY_CACHED = frozenset({"Model", "CreateModel", "RegisterModel"})
+
+
+def _all_steps(steps: list[Any]) -> Iterator[dict[str, Any]]:
+    for step in steps:
+        yield step
+        if step.get("Type") == "Condition":
+            arguments = step.get("Arguments", {})
+            yield from _all_steps([*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])])
 
 
 def upload_bundles(storage: Storage, uploads: Iterable[Upload]) -> list[str]:

@@ -149,11 +149,11 @@ def run_run(args: argparse.Namespace) -> int:
             from sagepipe.local.execution_document import apply_execution_document
 
             pipeline = apply_execution_document(pipeline, document)
-        outcome = _run_compiled(pipeline, parse_params(args.param), options, reporter)
+        outcome = run_compiled(pipeline, parse_params(args.param), options, reporter)
     return _finish(outcome)
 
 
-def _run_compiled(
+def run_compiled(
     pipeline: Any, params: dict[str, str], options: Any, reporter: Any
 ) -> ExecutionOutcome:
     """Compile the pipeline as ``compile`` would (local defaults, bundles into the store) and

@@ -124,18 +124,6 @@ def _get(reference: str, context: EvaluationContext, where: str) -> Any:
     )
 
 
-_ITEM_NAMES = ("MetricName", "OutputName", "InputName", "ChannelName")
-
-
-def _item_name(item: Any) -> str | None:
-    """The name a list item of a Describe* response carries (its first naming member)."""
-    if isinstance(item, Mapping):
-        for key in _ITEM_NAMES:
-            if isinstance(item.get(key), str):
-                return str(item[key])
-    return None
-
-
 def _step_property(rest: str, context: EvaluationContext, where: str) -> Any:
     match = _STEP_REF.match(rest)
     if match is None:
@@ -155,10 +143,11 @@ def _step_property(rest: str, context: EvaluationContext, where: str) -> Any:
             current = current[token]
             walked += f"[{token}]"
             continue
-        if isinstance(token, str) and isinstance(current, list):
-            # A list indexed by the name its items carry, as SageMaker resolves
-            # ``FinalMetricDataList['loss']`` or ``Outputs['train']``.
-            current = {_item_name(item): item for item in current}
+        named = _named_item(current, token)
+        if named is not None:
+            current = named
+            walked += f"['{token}']"
+            continue
         if not isinstance(current, Mapping) or token not in current:
             have = sorted(current) if isinstance(current, Mapping) else []
             raise ExpressionEvaluationError(
@@ -168,6 +157,20 @@ def _step_property(rest: str, context: EvaluationContext, where: str) -> Any:
         current = current[token]
         walked += f"['{token}']" if not str(token).isidentifier() else f".{token}"
     return current
+
+
+def _named_item(items: Any, name: str | int) -> Any:
+    """The item of a Describe* list that carries ``name`` as its name (``OutputName``,
+    ``MetricName``...): ``Outputs['train']`` indexes a list by name, as the SDK's
+    ``PropertiesList`` writes it. ``None`` when ``items`` is no list or no item matches."""
+    if not isinstance(items, list) or not isinstance(name, str):
+        return None
+    for item in items:
+        if isinstance(item, Mapping) and any(
+            key.endswith("Name") and value == name for key, value in item.items()
+        ):
+            return item
+    return None
 
 
 def property_tokens(path: str, where: str = "a property path") -> list[str | int]:

@@ -115,8 +115,9 @@ def framework_version_warning(runtime: LocalRuntime, marker_dir: Path) -> str | 
         marker_dir: The execution's directory; a marker file there records that the warning
             was given (created atomically, so parallel steps give it once between them).
     """
-    if runtime.kind == "sklearn":
-        return None
+    marker = marker_dir / f".warned-pytorch-{runtime.framework_version}"
+    if runtime.kind == "sklearn" or marker.exists():
+        return None  # (the marker first: finding torch's version costs a step ~0.1 s)
     local = local_torch_version()
     if local is not None and _major_minor(local) == _major_minor(runtime.framework_version):
         return None
@@ -125,7 +126,6 @@ def framework_version_warning(runtime: LocalRuntime, marker_dir: Path) -> str | 
         f"the image {runtime.image} has PyTorch {runtime.framework_version}; the local "
         f"runtime has {here}, so results may differ from SageMaker's"
     )
-    marker = marker_dir / f".warned-pytorch-{runtime.framework_version}"
     marker_dir.mkdir(parents=True, exist_ok=True)
     try:
         os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
