@@ -2,132 +2,30 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
-import tarfile
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import pydantic
 import pytest
 
 from sagepipe.local.calls import local_call
 from sagepipe.local.errors import StepFailure
-from sagepipe.sagemaker.steps.processing import processing_input
 from sagepipe.storage import RoutedStorage
 
 from .conftest import EXECUTION_ID, REGION, CallRunner, ContextFactory
-
-IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-cpu-py310"
-CODE_URI = "s3://bucket/code/"
-CODE = "/opt/ml/processing/input/code"
-
-
-def put_text(storage: RoutedStorage, tmp_path: Path, uri: str, text: str) -> None:
-    local = tmp_path / "upload" / uri.removeprefix("s3://")
-    local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_text(text)
-    storage.put_file(local, uri)
-
-
-def put_script(storage: RoutedStorage, tmp_path: Path, source: str, name: str = "job.py") -> None:
-    put_text(storage, tmp_path, CODE_URI + name, textwrap.dedent(source))
-
-
-def s3_input(name: str, uri: Any, local_path: str, **extra: Any) -> dict[str, Any]:
-    """An input as the compiler writes it, with ``extra`` S3Input members changed."""
-    item: Any = processing_input(name, uri, local_path)
-    item["S3Input"].update(extra)
-    return dict(item)
-
-
-def s3_output(name: str, uri: Any, local_path: str, mode: str = "EndOfJob") -> dict[str, Any]:
-    return {
-        "OutputName": name,
-        "AppManaged": False,
-        "S3Output": {"S3Uri": uri, "LocalPath": local_path, "S3UploadMode": mode},
-    }
-
-
-def request(
-    inputs: list[dict[str, Any]] | None = None,
-    outputs: list[dict[str, Any]] | None = None,
-    arguments: list[str] | None = None,
-    script: str = "job.py",
-    **extra: Any,
-) -> dict[str, Any]:
-    """A CreateProcessingJob request as the SDK's ScriptProcessor writes it."""
-    app: dict[str, Any] = {
-        "ImageUri": IMAGE,
-        "ContainerEntrypoint": ["python3", f"{CODE}/{script}"],
-    }
-    if arguments is not None:
-        app["ContainerArguments"] = arguments
-    body: dict[str, Any] = {
-        "AppSpecification": app,
-        "ProcessingInputs": [*(inputs or []), s3_input("code", CODE_URI, CODE)],
-        "ProcessingOutputConfig": {"Outputs": outputs or []},
-        "ProcessingResources": {
-            "ClusterConfig": {
-                "InstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-                "VolumeSizeInGB": 30,
-            }
-        },
-        "RoleArn": "arn:aws:iam::123456789012:role/R",
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-    }
-    body.update(extra)
-    return body
-
-
-def read(storage: RoutedStorage, uri: str) -> str:
-    with storage.open_read(uri) as handle:
-        return handle.read().decode()
-
-
-REPORT = """
-    import json, os, pathlib, sys
-    root = pathlib.Path(os.environ["SAGEPIPE_OPT_ML"]) / "processing"
-    files = sorted(
-        p.relative_to(root / "input").as_posix()
-        for p in (root / "input").rglob("*") if p.is_file()
-    )
-    config = pathlib.Path(os.environ["SAGEPIPE_OPT_ML"]) / "config"
-    report = {
-        "args": sys.argv[1:],
-        "files": files,
-        "cwd": os.getcwd(),
-        "env": os.environ.get("MY_SETTING"),
-        "job": json.loads((config / "processingjobconfig.json").read_text())["ProcessingJobName"],
-        "resources": json.loads((config / "resourceconfig.json").read_text()),
-    }
-    out = root / "output" / "report"
-    (out / "nested").mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report))
-    (out / "nested" / "done.txt").write_text("done")
-"""
-
-
-def input_files(
-    storage: RoutedStorage,
-    tmp_path: Path,
-    inputs: list[dict[str, Any]],
-    call_context: ContextFactory,
-    run_call: CallRunner,
-) -> list[str]:
-    """Run the REPORT script with ``inputs`` (after the code input); the files it saw under
-    ``/opt/ml/processing/input``."""
-    put_script(storage, tmp_path, REPORT)
-    out = s3_output("report", "s3://bucket/seen", "/opt/ml/processing/output/report")
-    body = request(outputs=[out])
-    body["ProcessingInputs"].extend(inputs)
-    run_call(call_context("Processing", body))
-    files: list[str] = json.loads(read(storage, "s3://bucket/seen/report.json"))["files"]
-    return files
+from .processing_requests import (
+    CODE,
+    IMAGE,
+    REPORT,
+    put_script,
+    put_text,
+    read,
+    request,
+    s3_input,
+    s3_output,
+)
 
 
 def test_a_script_processor_request_runs_with_inputs_arguments_and_outputs(
@@ -188,7 +86,8 @@ def test_properties_are_shaped_like_describe_processing_job(
         s3_output("train", "s3://bucket/out/train", "/opt/ml/processing/output/train"),
         s3_output("test", "s3://bucket/out/test", "/opt/ml/processing/output/test"),
     ]
-    body = request(outputs=outputs, Environment={"A": "1"})
+    network = {"EnableNetworkIsolation": True, "VpcConfig": {"SecurityGroupIds": ["sg-1"]}}
+    body = request(outputs=outputs, Environment={"A": "1"}, NetworkConfig=network)
     context = call_context("Processing", body, step_name="p")
     properties = run_call(context).properties
 
@@ -201,97 +100,14 @@ def test_properties_are_shaped_like_describe_processing_job(
     assert properties["ProcessingInputs"] == body["ProcessingInputs"]
     assert properties["AppSpecification"] == body["AppSpecification"]
     assert properties["Environment"] == {"A": "1"}
+    assert properties["NetworkConfig"] == network  # accepted, no local meaning
+    assert properties["RoleArn"] == "arn:aws:iam::123456789012:role/R"
     assert properties["ProcessingEndTime"] >= properties["ProcessingStartTime"]
     evaluation = EvaluationContext(parameters={}, properties={"p": properties})
     reference = {"Get": "Steps.p.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
     assert evaluate(reference, evaluation, "a test") == "s3://bucket/out/test"
     by_index = {"Get": "Steps.p.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri"}
     assert evaluate(by_index, evaluation, "a test") == "s3://bucket/out/train"
-
-
-def test_a_local_path_nested_in_another_input_lands_inside_it(
-    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
-) -> None:
-    # The SDK's FrameworkProcessor pattern: one input at /opt/ml/processing/input and the
-    # code under it, listed first, so it must still end up inside the outer input.
-    put_text(storage, tmp_path, "s3://bucket/whole/a.txt", "a")
-    put_text(storage, tmp_path, "s3://bucket/whole/deep/b.txt", "b")
-    outer = s3_input("all", "s3://bucket/whole", "/opt/ml/processing/input")
-    files = input_files(storage, tmp_path, [outer], call_context, run_call)
-    assert files == ["a.txt", "code/job.py", "deep/b.txt"]
-
-
-def manifest_input(storage: RoutedStorage, tmp_path: Path, keys: list[str]) -> dict[str, Any]:
-    """A ManifestFile input at ``.../input/listed`` whose manifest lists ``keys`` under
-    ``s3://bucket/pool/``."""
-    manifest = [{"prefix": "s3://bucket/pool/"}, *keys]
-    put_text(storage, tmp_path, "s3://bucket/manifests/m.json", json.dumps(manifest))
-    uri, local = "s3://bucket/manifests/m.json", "/opt/ml/processing/input/listed"
-    return s3_input("listed", uri, local, S3DataType="ManifestFile")
-
-
-def test_a_manifest_file_input_downloads_the_listed_objects(
-    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
-) -> None:
-    put_text(storage, tmp_path, "s3://bucket/pool/x/1.csv", "1")
-    put_text(storage, tmp_path, "s3://bucket/pool/y/2.csv", "2")
-    put_text(storage, tmp_path, "s3://bucket/pool/unlisted.csv", "no")
-    listed = manifest_input(storage, tmp_path, ["x/1.csv", "y/2.csv"])
-    files = input_files(storage, tmp_path, [listed], call_context, run_call)
-    assert files == ["code/job.py", "listed/x/1.csv", "listed/y/2.csv"]
-
-
-def test_a_manifest_listing_a_missing_object_fails_naming_it(
-    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
-) -> None:
-    put_script(storage, tmp_path, "print('never')")
-    listed = manifest_input(storage, tmp_path, ["gone.csv"])
-    with pytest.raises(StepFailure, match=r"lists s3://bucket/pool/gone\.csv, where there is no"):
-        run_call(call_context("Processing", request(inputs=[listed])))
-
-
-SHARD_REPORT = """
-    import json, os, pathlib
-    opt_ml = pathlib.Path(os.environ["SAGEPIPE_OPT_ML"])
-    resources = json.loads((opt_ml / "config" / "resourceconfig.json").read_text())
-    me = resources["current_host"]
-    shard = sorted(p.name for p in (opt_ml / "processing" / "input" / "parts").iterdir())
-    copy = sorted(p.name for p in (opt_ml / "processing" / "input" / "all").iterdir())
-    out = opt_ml / "processing" / "output" / "hosts"
-    (out / f"{me}.json").write_text(json.dumps({"hosts": resources["hosts"], "shard": shard,
-                                                "all": copy}))
-"""
-
-
-def test_several_instances_run_as_hosts_with_sharded_inputs_and_one_output(
-    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
-) -> None:
-    put_script(storage, tmp_path, SHARD_REPORT)
-    for index in range(5):
-        put_text(storage, tmp_path, f"s3://bucket/parts/p{index}.csv", str(index))
-    body = request(
-        inputs=[
-            s3_input(
-                "parts",
-                "s3://bucket/parts/",
-                "/opt/ml/processing/input/parts",
-                S3DataDistributionType="ShardedByS3Key",
-            ),
-            s3_input("all", "s3://bucket/parts/", "/opt/ml/processing/input/all"),
-        ],
-        outputs=[s3_output("hosts", "s3://bucket/hosts", "/opt/ml/processing/output/hosts")],
-    )
-    body["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = 2
-    outcome = run_call(call_context("Processing", body))
-
-    first = json.loads(read(storage, "s3://bucket/hosts/algo-1.json"))
-    second = json.loads(read(storage, "s3://bucket/hosts/algo-2.json"))
-    everything = [f"p{i}.csv" for i in range(5)]
-    assert first["hosts"] == second["hosts"] == ["algo-1", "algo-2"]
-    assert first["shard"] == ["p0.csv", "p2.csv", "p4.csv"]
-    assert second["shard"] == ["p1.csv", "p3.csv"]
-    assert first["all"] == second["all"] == everything
-    assert outcome.outputs == [{"uri": "s3://bucket/hosts", "objects": 2}]
 
 
 def test_continuous_upload_mode_is_uploaded_when_the_job_ends(
@@ -305,20 +121,6 @@ def test_continuous_upload_mode_is_uploaded_when_the_job_ends(
         == "Continuous"
     )
     assert json.loads(read(storage, "s3://bucket/live/report.json"))["files"] == ["code/job.py"]
-
-
-def test_a_missing_input_fails_the_step_naming_the_uri(
-    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
-) -> None:
-    put_script(storage, tmp_path, "print('never')")
-    missing = s3_input("raw", "s3://bucket/nothing/here", "/opt/ml/processing/input/raw")
-    context = call_context("Processing", request(inputs=[missing]))
-    with pytest.raises(StepFailure) as failure:
-        run_call(context)
-    assert failure.value.reason.startswith(
-        "ProcessingInputs 'raw' reads s3://bucket/nothing/here, where there is no object"
-    )
-    assert "never" not in context.layout.log.read_text()
 
 
 def test_a_failing_script_fails_with_its_last_line_and_uploads_nothing(
@@ -353,7 +155,16 @@ def test_a_failing_script_fails_with_its_last_line_and_uploads_nothing(
 def test_max_runtime_stops_the_job_and_fails_the_step(
     tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
 ) -> None:
-    put_script(storage, tmp_path, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n")
+    script = """
+        import signal, sys, time
+        def stop(signum, frame):
+            print("got SIGTERM: saving", flush=True)
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, stop)
+        print("sleeping", flush=True)
+        time.sleep(60)
+    """
+    put_script(storage, tmp_path, script)
     body = request(StoppingCondition={"MaxRuntimeInSeconds": 1})
     context = call_context("Processing", body, step_name="slow")
     with pytest.raises(StepFailure) as failure:
@@ -362,7 +173,8 @@ def test_max_runtime_stops_the_job_and_fails_the_step(
         f"MaxRuntimeExceeded: processing job slow-{EXECUTION_ID} ran longer than "
         "StoppingCondition.MaxRuntimeInSeconds=1 and was stopped"
     )
-    assert "sleeping" in context.layout.log.read_text()
+    # Stopped as SageMaker stops it: SIGTERM first, so the script could save its work.
+    assert "sleeping\ngot SIGTERM: saving" in context.layout.log.read_text()
 
 
 def test_an_entrypoint_script_no_input_provides_fails_clearly(
@@ -536,114 +348,6 @@ def test_each_host_sees_its_own_opt_ml_in_a_mount_namespace(
     assert read(storage, f"{uri}/algo-2.txt") == ""
 
 
-RUNPROC = """#!/bin/bash
-
-cd /opt/ml/processing/input/code/
-tar -xzf sourcedir.tar.gz
-
-# Exit on any error. SageMaker uses error code to mark failed job.
-set -e
-
-if [[ -f 'requirements.txt' ]]; then
-    # Some py3 containers has typing, which may breaks pip install
-    pip uninstall --yes typing
-
-    pip install -r requirements.txt
-fi
-
-python preprocess.py "$@"
-"""
-
-USES_WHEEL = """
-    import json, os, pathlib, sys
-    import pydantic
-    from helpers import scale  # a module of the source dir
-    out = pathlib.Path(os.environ["SAGEPIPE_OPT_ML"]) / "processing/output/result"
-    (out / "result.json").write_text(json.dumps({
-        "args": sys.argv[1:], "pydantic": pydantic.VERSION, "scaled": scale(2),
-        "prefix": sys.prefix, "cwd": os.getcwd(),
-    }))
-"""
-
-
-def sourcedir(tmp_path: Path, files: dict[str, str]) -> Path:
-    archive = tmp_path / "sourcedir.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for name, text in files.items():
-            data = textwrap.dedent(text).encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return archive
-
-
-@pytest.mark.slow
-def test_a_framework_processor_runproc_runs_its_bundle_with_its_requirements(
-    tmp_path: Path,
-    home: Path,
-    storage: RoutedStorage,
-    call_context: ContextFactory,
-    run_call: CallRunner,
-) -> None:
-    bundle = sourcedir(
-        tmp_path,
-        {
-            "preprocess.py": USES_WHEEL,
-            "helpers.py": "def scale(x):\n    return x * 10\n",
-            # Already installed here (seen through the venv), so pip needs no network.
-            "requirements.txt": "--no-index\npydantic\n",
-        },
-    )
-    storage.put_file(bundle, "s3://bucket/fw/source/sourcedir.tar.gz")
-    put_text(storage, tmp_path, "s3://bucket/fw/entrypoint/runproc.sh", RUNPROC)
-    body = request(
-        outputs=[s3_output("result", "s3://bucket/fw/out", "/opt/ml/processing/output/result")],
-        arguments=["--train-split", "0.8"],
-    )
-    entry = "/opt/ml/processing/input/entrypoint"
-    body["AppSpecification"]["ContainerEntrypoint"] = ["/bin/bash", f"{entry}/runproc.sh"]
-    body["ProcessingInputs"] = [
-        s3_input("code", "s3://bucket/fw/source/sourcedir.tar.gz", CODE),
-        s3_input("entrypoint", "s3://bucket/fw/entrypoint/runproc.sh", entry),
-    ]
-    assert local_call("Processing").problems("fw", body) == []
-
-    context = call_context("Processing", body, step_name="fw")
-    run_call(context)
-
-    result = json.loads(read(storage, "s3://bucket/fw/out/result.json"))
-    assert result["args"] == ["--train-split", "0.8"]
-    assert result["pydantic"] == pydantic.VERSION
-    assert result["scaled"] == 20
-    assert Path(result["prefix"]).parent == home / "venvs"
-    assert Path(result["cwd"]) == context.layout.opt_ml / "processing" / "input" / "code"
-
-
-@pytest.mark.parametrize("line", ["curl http://example.com | sh", "python other.py", "cd /tmp"])
-def test_a_shell_script_other_than_runproc_is_refused_naming_the_line(
-    tmp_path: Path,
-    storage: RoutedStorage,
-    call_context: ContextFactory,
-    run_call: CallRunner,
-    line: str,
-) -> None:
-    put_text(
-        storage,
-        tmp_path,
-        "s3://bucket/code/run.sh",
-        RUNPROC.replace('python preprocess.py "$@"', f'{line}\npython preprocess.py "$@"'),
-    )
-    body = request()
-    body["AppSpecification"]["ContainerEntrypoint"] = ["/bin/bash", f"{CODE}/run.sh"]
-    with pytest.raises(StepFailure) as failure:
-        run_call(call_context("Processing", body))
-    assert failure.value.reason == (
-        f"AppSpecification.ContainerEntrypoint's {CODE}/run.sh is a shell script that is not "
-        f"the SageMaker SDK's runproc.sh (it has {line!r} there); the local engine runs Python "
-        "scripts and runproc.sh"
-    )
-
-
 def test_the_members_echoed_in_the_properties_are_the_apis_own() -> None:
     from sagepipe import service_model
     from sagepipe.local.calls.processing import ECHOED_MEMBERS
@@ -651,16 +355,6 @@ def test_the_members_echoed_in_the_properties_are_the_apis_own() -> None:
     request = service_model.shape("CreateProcessingJobRequest")["members"]
     response = service_model.shape("DescribeProcessingJobResponse")["members"]
     assert set(request) & set(response) - {"ProcessingJobName"} == ECHOED_MEMBERS
-
-
-def test_an_evaluated_data_type_the_api_does_not_know_fails_the_step(
-    tmp_path: Path, storage: RoutedStorage, call_context: ContextFactory, run_call: CallRunner
-) -> None:
-    put_script(storage, tmp_path, "print('never')")
-    body = request()
-    body["ProcessingInputs"][0]["S3Input"]["S3DataType"] = "Folder"  # from a parameter
-    with pytest.raises(StepFailure, match=r"^ProcessingInputs 'code': S3DataType 'Folder' /"):
-        run_call(call_context("Processing", body))
 
 
 def test_the_step_process_checks_do_not_load_the_api_model() -> None:

@@ -72,15 +72,27 @@ def script_environment(extra: Mapping[str, str], opt_ml: Path) -> dict[str, str]
 
 
 def run_script(
-    command: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float | None
+    command: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float | None,
+    grace: float = 0.0,
 ) -> tuple[int, float]:
     """Run a script with its output going to the step log (our stdout/stderr).
+
+    Args:
+        command: The command line.
+        cwd: Where it runs.
+        env: Its environment.
+        timeout: Seconds it may run.
+        grace: After ``timeout``, seconds between SIGTERM and SIGKILL (SageMaker gives a
+            stopped job 120 s to save its work); 0 kills at once.
 
     Returns:
         The exit code (negative for a signal, as :mod:`subprocess`) and the seconds it ran.
 
     Raises:
-        ScriptTimeout: it ran longer than ``timeout`` seconds and was killed.
+        ScriptTimeout: it ran longer than ``timeout`` seconds and was stopped.
     """
     sys.stdout.flush()
     sys.stderr.flush()
@@ -89,8 +101,7 @@ def run_script(
     try:
         code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        _stop(process, grace)
         raise ScriptTimeout(timeout or 0.0) from None
     finally:
         if process.poll() is None:
@@ -98,6 +109,18 @@ def run_script(
             process.kill()
             process.wait()
     return code, time.monotonic() - started
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
+    if grace > 0:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass  # it did not end in time: killed below
+    process.kill()
+    process.wait()
 
 
 def log_tail(log: Path, start: int, lines: int = _FAILURE_TAIL_LINES) -> str:

@@ -15,6 +15,7 @@ Known images (any account, region, partition domain, version, cpu/gpu and Python
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ def unsupported_image(field: str, image: object) -> str | None:
     )
 
 
+@functools.cache
 def local_torch_version() -> str | None:
     """The version of the torch installed here, or ``None`` if there is none.
 

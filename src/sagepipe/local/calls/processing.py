@@ -22,7 +22,7 @@ What the request asks for and what happens here:
   uploaded to the same ``S3Uri`` (as on SageMaker, a file of the same name from a later
   host replaces an earlier one's).
 - ``StoppingCondition.MaxRuntimeInSeconds``: the job (all hosts together) is stopped after
-  it, and the step fails.
+  it (SIGTERM, then SIGKILL 120 s later, as SageMaker does), and the step fails.
 - ``NetworkConfig``, ``RoleArn``, ``ExperimentConfig``, instance type and volume: accepted,
   no local meaning.
 
@@ -56,15 +56,17 @@ from sagepipe.local.calls.images import framework_version_warning, local_runtime
 from sagepipe.local.calls.processing_inputs import download_inputs
 from sagepipe.local.calls.processing_request import (
     entrypoint_script,
+    is_shell,
     outputs_of,
     request_problems,
 )
-from sagepipe.local.calls.runproc import is_shell, parse_runproc, prepare
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.layout import rewrite_opt_ml, to_local
 from sagepipe.local.protocol import write_json
 
 _EXIT_MESSAGE_BYTES = 1024
+STOP_GRACE_SECONDS = 120.0
+"""As SageMaker: a job past its MaxRuntimeInSeconds gets SIGTERM, and SIGKILL 120 s later."""
 ECHOED_MEMBERS = frozenset(
     {
         "AppSpecification",
@@ -181,7 +183,7 @@ def _run_host(
     on = f" on {host}" if len(hosts) > 1 else ""
     context.log(f"sagepipe: running{on}: {' '.join(command[1:])}")
     try:
-        code, seconds = run_script(command, cwd, env, timeout)
+        code, seconds = run_script(command, cwd, env, timeout, STOP_GRACE_SECONDS)
     except ScriptTimeout:
         limit = request["StoppingCondition"]["MaxRuntimeInSeconds"]
         reason = (
@@ -204,6 +206,8 @@ def _command(context: CallContext, opt_ml: Path) -> tuple[list[str], Path, str]:
     program = str(entry[1] if is_shell(entry[0]) else entrypoint_script(entry, arguments))
     local_program = _provided(program, opt_ml)
     if is_shell(entry[0]):
+        from sagepipe.local.calls.runproc import parse_runproc, prepare
+
         where = f"AppSpecification.ContainerEntrypoint's {program}"
         runproc = parse_runproc(local_program.read_text(errors="replace"), where)
         python, cwd, script = prepare(context, runproc, opt_ml)

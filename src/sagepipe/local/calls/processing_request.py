@@ -19,7 +19,6 @@ from sagepipe.local.calls.processing_inputs import (
     input_problems,
     local_path_problem,
 )
-from sagepipe.local.calls.runproc import is_shell
 
 _PYTHON = re.compile(r"^(?:/[\w./-]*/)?python(?:3(?:\.\d+)?)?$")
 
@@ -92,6 +91,11 @@ def _entrypoint_problems(app: dict[str, Any]) -> list[str]:
             "inside the image has no local stand-in; give it as a ProcessingInput"
         ]
     return []
+
+
+def is_shell(program: str) -> bool:
+    """Whether an entrypoint's program is a shell (``/bin/bash``: the SDK's runproc.sh)."""
+    return program.rsplit("/", 1)[-1] in ("bash", "sh")
 
 
 def entrypoint_script(entry: list[Any], arguments: list[Any]) -> object:

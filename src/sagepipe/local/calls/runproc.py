@@ -24,7 +24,6 @@ from sagepipe.local.layout import to_local
 if TYPE_CHECKING:
     from sagepipe.local.calls.base import CallContext
 
-_SHELL = re.compile(r"^(?:/[\w./-]*/)?(?:bash|sh)$")
 _CD = re.compile(r"cd\s+(/opt/ml/processing/\S*?)/?")
 _TAR = re.compile(r"tar\s+-xzf\s+([\w./-]+)")
 _RUN = re.compile(r"python3?\s+([\w./-]+\.py)\s+\"\$@\"")
@@ -57,11 +56,6 @@ class RunProc:
     script: str | None = None
 
 
-def is_shell(program: str) -> bool:
-    """Whether an entrypoint's program is a shell (``/bin/bash``)."""
-    return _SHELL.match(program) is not None
-
-
 def parse_runproc(text: str, where: str) -> RunProc:
     """Read a ``runproc.sh`` the SDK wrote: line by line, each line one the SDK writes.
 
@@ -91,7 +85,7 @@ def parse_runproc(text: str, where: str) -> RunProc:
     if found.script is None:
         raise StepFailure(
             f"{where} is a shell script that is not the SageMaker SDK's runproc.sh: it never "
-            'runs "python <script> "$@"" after "cd /opt/ml/processing/..."'
+            'runs python <script> "$@" after cd /opt/ml/processing/...'
         )
     return found
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sagepipe.local.calls.base import CallContext
 from sagepipe.local.calls.common import job_arn as call_job_arn
 from sagepipe.local.calls.images import local_torch_version
-from sagepipe.local.calls.processing import ProcessingJob
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.runners.base import StepContext, StepOutcome
 from sagepipe.local.runners.common import copy_code
@@ -44,6 +43,8 @@ class ProcessingRunner:
             )
 
     def run(self, context: StepContext) -> StepOutcome:
+        from sagepipe.local.calls.processing import ProcessingJob
+
         request = context.request
         code_dir = copy_code(request, context.storage, context.layout.step_dir / "code")
         region = request.config.get("region") or _DEFAULT_REGION
