@@ -145,7 +145,9 @@ def test_user_mistakes_exit_2(project: Path) -> None:
         "--channel", "train=s3://in-bucket/nothing", "--job-name", "missing", home=home,
     )  # fmt: skip
     assert missing.returncode == 2
-    assert "s3://in-bucket/nothing does not exist" in missing.stderr
+    assert "channel 'train' reads s3://in-bucket/nothing, where there is no object" in (
+        missing.stderr
+    )
     assert not (home / "jobs" / "missing").exists()
 
 

@@ -44,6 +44,12 @@ def test_fit_string_input_is_the_training_channel(
     described = job.describe()
     assert described["TrainingJobStatus"] == "Completed"
     assert described["FinalMetricDataList"][0]["Value"] == pytest.approx(0.333)
+    # The CreateTrainingJob request the job ran, as SageMaker would have received it.
+    hyperparameters = described["HyperParameters"]
+    assert hyperparameters["factor"] == "3" and hyperparameters["tag"] == '"first"'
+    assert hyperparameters["sagemaker_program"] == '"train.py"'
+    assert described["InputDataConfig"][0]["ChannelName"] == "training"
+    assert "pytorch-training:" in described["AlgorithmSpecification"]["TrainingImage"]
     records = estimator.training_job_analytics.records()
     assert [r["value"] for r in records] == pytest.approx([1.0, 0.5, 0.333])
 

@@ -93,13 +93,10 @@ class JobRecord:
     ended_at: float | None
 
     def describe(self) -> dict[str, Any]:
-        """The record shaped like ``DescribeTrainingJob``'s response."""
+        """The record shaped like ``DescribeTrainingJob``'s response: the members of the
+        CreateTrainingJob request the job ran, its status, artifacts, metrics and times."""
         request = self.request
-        return {
-            "TrainingJobName": self.name,
-            "TrainingJobStatus": self.status,
-            "FailureReason": self.failure_reason,
-            "ModelArtifacts": {"S3ModelArtifacts": self.model_data},
+        described: dict[str, Any] = {
             "HyperParameters": {k: json.dumps(v) for k, v in request.hyperparameters.items()},
             "ResourceConfig": {
                 "InstanceType": request.instance_type,
@@ -110,11 +107,23 @@ class JobRecord:
                 {"ChannelName": name, "DataSource": {"S3DataSource": {"S3Uri": uri}}}
                 for name, uri in request.channels.items()
             ],
-            "FinalMetricDataList": _final_metrics(self.metrics),
-            "CreationTime": self.created_at,
-            "TrainingEndTime": self.ended_at,
-            "LogPath": self.log_path,
         }
+        described.update(
+            {k: v for k, v in request.create_request.items() if k != "TrainingJobName"}
+        )
+        described.update(
+            {
+                "TrainingJobName": self.name,
+                "TrainingJobStatus": self.status,
+                "FailureReason": self.failure_reason,
+                "ModelArtifacts": {"S3ModelArtifacts": self.model_data},
+                "FinalMetricDataList": _final_metrics(self.metrics),
+                "CreationTime": self.created_at,
+                "TrainingEndTime": self.ended_at,
+                "LogPath": self.log_path,
+            }
+        )
+        return described
 
 
 def _final_metrics(points: list[dict[str, Any]]) -> list[dict[str, Any]]:

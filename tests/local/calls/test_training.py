@@ -16,10 +16,8 @@ import pytest
 from sagepipe.local.calls import CallContext, local_call
 from sagepipe.local.errors import StepFailure
 from sagepipe.local.evaluation import EvaluationContext, evaluate
-from sagepipe.local.layout import StepLayout
 from sagepipe.local.records import MetricPoint
-from sagepipe.local.uploads import Uploader
-from sagepipe.storage import RoutedStorage, get_storage
+from sagepipe.storage import RoutedStorage
 
 IMAGE = "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-training:2.1.0-cpu-py310"
 OUT = "s3://out-bucket/jobs"
@@ -133,44 +131,27 @@ Run = Callable[..., tuple[Any, list[MetricPoint], list[str]]]
 
 
 @pytest.fixture
-def storage(sagepipe_home_dir: Path) -> RoutedStorage:
-    return get_storage("local", sagepipe_home_dir)
-
-
-@pytest.fixture
-def run_step(sagepipe_home_dir: Path, storage: RoutedStorage) -> Run:
-    """Run a Training step's request through ``local_call("Training")`` in a fresh layout;
-    returns the outcome, the recorded metrics and the log lines."""
-    count = iter(range(1000))
+def run_step(call_context: Callable[..., CallContext], recorded_metrics: list[MetricPoint]) -> Run:
+    """Run a Training step's request through ``local_call("Training")`` with the shared
+    ``call_context``; returns the outcome (or the failure), its metrics and its log lines."""
 
     def run(
         arguments: dict[str, Any], step: str = "train"
     ) -> tuple[Any, list[MetricPoint], list[str]]:
-        layout = StepLayout(sagepipe_home_dir / "executions" / f"e{next(count)}" / step)
-        layout.step_dir.mkdir(parents=True)
         lines: list[str] = []
-        metrics: list[MetricPoint] = []
-        context = CallContext(
+        context = call_context(
+            "Training",
+            arguments,
             step_name=step,
-            step_type="Training",
-            request=arguments,
             job_name=f"{step}-job",
-            execution_id="e",
-            pipeline_name="p",
-            region="us-west-2",
-            home=sagepipe_home_dir,
-            layout=layout,
-            storage=storage,
-            uploader=Uploader(storage, layout.uploads),
             log=lines.append,
-            opt_ml_mode="rewrite",
-            record_metrics=metrics.extend,
             install_requirements=False,
         )
+        recorded_metrics.clear()
         try:
-            return local_call("Training").run(context), metrics, lines
+            return local_call("Training").run(context), list(recorded_metrics), lines
         except StepFailure as failure:
-            return failure, metrics, lines
+            return failure, list(recorded_metrics), lines
 
     return run
 
@@ -268,7 +249,7 @@ def test_code_prefix_manifest_channel_and_notes(
     assert model["names.txt"] == b"x/1.csv,y/3.csv"
     notes = "\n".join(outcome.warnings)
     assert "FastFile" in notes and "CompressionType Gzip" in notes
-    assert "runs PyTorch 1.13.1; this machine runs the job with torch" in notes
+    assert "has PyTorch 1.13.1; the local runtime has torch" in notes
 
 
 def test_failing_script_fails_the_step_with_its_exception_and_keeps_metrics(
@@ -415,13 +396,13 @@ def test_an_empty_channel_fails_naming_channel_and_uri(
     failure, _, _ = run_step(request(channels=[s3_channel("train", "s3://in-bucket/nothing")]))
     assert isinstance(failure, StepFailure)
     assert failure.reason.startswith(
-        "InputDataConfig channel 'train': s3://in-bucket/nothing does not exist"
+        "InputDataConfig channel 'train' reads s3://in-bucket/nothing, where there is no object"
     )
     assert not storage.list("s3://out-bucket/")
 
 
 def test_a_sourcedir_with_an_escaping_member_is_refused(
-    run_step: Run, storage: RoutedStorage, tmp_path: Path, sagepipe_home_dir: Path
+    run_step: Run, storage: RoutedStorage, tmp_path: Path, home: Path
 ) -> None:
     archive = _tar({"train.py": "print('hi')\n", "../../escaped.py": "print('evil')\n"})
     _put(storage, tmp_path, "s3://in-bucket/code/sourcedir.tar.gz", archive)
@@ -430,15 +411,15 @@ def test_a_sourcedir_with_an_escaping_member_is_refused(
     assert failure.reason.startswith(
         "HyperParameters.sagemaker_submit_directory s3://in-bucket/code/sourcedir.tar.gz: "
     )
-    assert not list(sagepipe_home_dir.rglob("escaped.py"))
+    assert not list(home.rglob("escaped.py"))
 
 
 def test_a_missing_submit_directory_is_named(run_step: Run) -> None:
     failure, _, _ = run_step(request(code_uri="s3://in-bucket/none/sourcedir.tar.gz"))
     assert isinstance(failure, StepFailure)
     assert failure.reason.startswith(
-        "HyperParameters.sagemaker_submit_directory: s3://in-bucket/none/sourcedir.tar.gz "
-        "does not exist"
+        "HyperParameters.sagemaker_submit_directory reads s3://in-bucket/none/sourcedir.tar.gz, "
+        "where there is no object"
     )
 
 

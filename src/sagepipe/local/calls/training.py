@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagepipe.local.calls.base import CallContext, StepOutcome
+from sagepipe.local.calls.common import job_arn, with_log
+from sagepipe.local.calls.images import framework_version_warning, local_runtime
 from sagepipe.local.calls.training_request import (
     TrainingRequest,
     read_request,
@@ -42,7 +44,6 @@ COMPLETED = "Completed"
 FAILED = "Failed"
 STOPPED = "Stopped"
 _TIMED_OUT = 124  # sagepipe.training's exit code for a job stopped at its deadline
-_ACCOUNT = "000000000000"  # local ARNs name no real account
 
 
 @dataclass
@@ -93,6 +94,7 @@ def run_training_job(
     install_requirements: bool = True,
     processes_per_host: int | None = None,
     skip_in_code: Path | None = None,
+    warnings_dir: Path | None = None,
 ) -> TrainingJobOutcome:
     """Run a CreateTrainingJob request on this machine.
 
@@ -110,6 +112,8 @@ def run_training_job(
         processes_per_host: torchrun's processes per host (no request field holds it; the
             default is the GPUs, or 1).
         skip_in_code: A directory left out when the code is a local directory holding it.
+        warnings_dir: Where the image's framework-version warning is marked as given, so
+            that it is given once (a pipeline's execution directory; default ``job_dir``).
 
     Returns:
         The outcome; a script that fails or overruns gives ``Failed``, not an exception.
@@ -124,7 +128,7 @@ def run_training_job(
         stage_channel,
         stage_code,
     )
-    from sagepipe.training import host_layouts
+    from sagepipe.training import TrainingJobError, host_layouts
     from sagepipe.training import run_training_job as run_container
 
     problems = training_problems(job_name, request)
@@ -132,7 +136,11 @@ def run_training_job(
         raise StepFailure("; ".join(problems))
     created = _now()
     wanted = read_request(request, region)
-    warnings = [*wanted.notes, *_framework_warnings(wanted.image)]
+    runtime = local_runtime(wanted.image)
+    version_warning = (
+        None if runtime is None else framework_version_warning(runtime, warnings_dir or job_dir)
+    )
+    warnings = [*wanted.notes, *([version_warning] if version_warning else [])]
     for warning in warnings:
         log(f"sagepipe: note: {warning}")
     code = stage_code(storage, wanted.submit_directory, job_dir / "code", skip_in_code)
@@ -146,7 +154,10 @@ def run_training_job(
         restore_checkpoints(storage, wanted.checkpoint_uri, local, log)
     started = _now()
     clock = time.monotonic()
-    result = run_container(spec, opt_ml, log=log)
+    try:
+        result = run_container(spec, opt_ml, log=log)
+    except TrainingJobError as exc:  # it could not start: no entry point, a setup.py...
+        raise StepFailure(str(exc)) from None
     seconds = time.monotonic() - clock
     if wanted.checkpoint_uri:
         local_first = to_local(wanted.checkpoint_path, hosts[0].base)
@@ -206,34 +217,8 @@ def _spec(
         raise StepFailure(f"training job {job_name!r}: {problems}") from None
 
 
-def _framework_warnings(image: str) -> list[str]:
-    """One warning when the image's PyTorch differs (major.minor) from the local torch."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from sagepipe.local.calls.images import local_runtime
-
-    runtime = local_runtime(image)
-    if runtime is None:
-        return []
-    try:
-        local = version("torch")
-    except PackageNotFoundError:
-        return [f"{image} runs PyTorch {runtime.framework_version}; torch is not installed here"]
-    if local.split("+")[0].split(".")[:2] == runtime.framework_version.split(".")[:2]:
-        return []
-    return [
-        f"{image} runs PyTorch {runtime.framework_version}; this machine runs the job with "
-        f"torch {local}"
-    ]
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def training_job_arn(region: str, job_name: str) -> str:
-    """The ARN SageMaker would give the job (in a local, placeholder account)."""
-    return f"arn:aws:sagemaker:{region}:{_ACCOUNT}:training-job/{job_name.lower()}"
 
 
 def _description(
@@ -267,7 +252,7 @@ def _description(
     described.update(
         {
             "TrainingJobName": job_name,
-            "TrainingJobArn": training_job_arn(wanted.region, job_name),
+            "TrainingJobArn": job_arn(wanted.region, "training-job", job_name),
             "TrainingJobStatus": COMPLETED,
             "SecondaryStatus": COMPLETED,
             "HyperParameters": dict(request.get("HyperParameters") or {}),
@@ -349,6 +334,7 @@ def run_training_step(context: CallContext, processes_per_host: int | None = Non
         uploader=context.uploader,
         install_requirements=context.install_requirements,
         processes_per_host=processes_per_host,
+        warnings_dir=layout.step_dir.parent,
     )
     context.record_metrics(
         [
@@ -359,16 +345,10 @@ def run_training_step(context: CallContext, processes_per_host: int | None = Non
     if outcome.status != COMPLETED:
         for warning in outcome.warnings:
             context.log(f"sagepipe: warning: {warning}")
-        raise StepFailure(_with_log(outcome.failure_reason or FAILED, layout.log))
+        raise StepFailure(with_log(outcome.failure_reason or FAILED, layout.log))
     return StepOutcome(
         properties=outcome.description,
         outputs=outcome.outputs,
         warnings=outcome.warnings,
         process_seconds=outcome.process_seconds,
     )
-
-
-def _with_log(reason: str, log: Path) -> str:
-    """``reason`` with ``(log: <log>)`` at the end of its first line."""
-    first, newline, rest = reason.partition("\n")
-    return f"{first} (log: {log}){newline}{rest}"

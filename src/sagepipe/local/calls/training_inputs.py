@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from sagepipe.errors import SagepipeError
+from sagepipe.local.calls.common import download_code, materialise
 from sagepipe.local.calls.training_request import ChannelRequest
 from sagepipe.local.errors import StepFailure
 from sagepipe.storage import ObjectNotFoundError, Storage, StorageError, is_s3, local_path
@@ -31,16 +33,10 @@ def _local_source(uri: str) -> Path | None:
 
 
 def _download(storage: Storage, uri: str, dest: Path, what: str) -> list[Path]:
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        files = storage.get_prefix(uri, dest)
-    except ObjectNotFoundError:
-        files = []
-    except StorageError as exc:
-        raise StepFailure(f"{what}: {uri} cannot be downloaded: {exc}") from None
+    files = materialise(storage, uri, dest, what)
     if not files:
         raise StepFailure(
-            f"{what}: {uri} does not exist (no object and no objects under that prefix); "
+            f"{what} reads {uri}, where there is no object and no objects under that prefix; "
             "SageMaker fails a job whose input is empty: check the URI, or that the step "
             "producing it wrote files there"
         )
@@ -66,26 +62,24 @@ def stage_code(storage: Storage, uri: str, dest: Path, skip: Path | None = None)
 
         shutil.copytree(source, dest, ignore=ignore)
         return dest
-    if source is not None and not source.is_file():
-        raise StepFailure(f"{what}: {uri} is neither a directory nor a sourcedir.tar.gz")
-    if source is not None:
-        archive = source
-    else:
-        files = _download(storage, uri, dest, what)
-        if not (len(files) == 1 and files[0].name.endswith(_ARCHIVE_SUFFIXES)):
-            return dest  # a prefix of code files
-        archive = dest.parent / f".{dest.name}.tar.gz"
-        shutil.move(files[0], archive)
-        shutil.rmtree(dest)
-    _extract(archive, dest, uri)
     if source is None:
-        archive.unlink()  # our download; a local archive stays where it is
+        try:
+            download_code(storage, uri, dest, what)
+        except StepFailure:
+            raise
+        except SagepipeError as exc:  # an unsafe or corrupt sourcedir.tar.gz
+            raise StepFailure(f"{what} {uri}: {exc}") from None
+        if not any(dest.iterdir()):
+            _download(storage, uri, dest, what)  # says that there is nothing there
+        return dest
+    if not source.is_file():
+        raise StepFailure(f"{what}: {uri} is neither a directory nor a sourcedir.tar.gz")
+    _extract(source, dest, uri)
     return dest
 
 
 def _extract(archive: Path, dest: Path, uri: str) -> None:
     from sagepipe.artifacts.safety import safe_extract
-    from sagepipe.errors import SagepipeError
 
     if not archive.name.endswith(_ARCHIVE_SUFFIXES):
         raise StepFailure(
