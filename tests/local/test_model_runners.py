@@ -4,7 +4,6 @@ record, and packaging that keeps model members byte for byte and adds code/."""
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 from pathlib import Path
 
@@ -17,24 +16,12 @@ from sagepipe.pipeline import Step
 from sagepipe.steps import PackagingStepBuilder, PyTorchModelStepBuilder
 from sagepipe.storage import RoutedStorage, get_storage
 
+from .calls.models import tar_gz
 from .conftest import CodeFactory, Runner, by_name, output_uri
 
 INFERENCE = "def model_fn(model_dir):\n    return None\n"
 VERSIONS = {"framework_version": "2.1.0", "py_version": "py310"}
 CPU_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1.0-cpu-py310"
-
-
-def tar_gz(path: Path, files: dict[str, bytes]) -> Path:
-    """A gzipped tar with ``files`` in order (names as given)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            info.mtime = 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return path
 
 
 def members(archive: Path) -> dict[str, bytes]:
@@ -192,3 +179,27 @@ def test_packaging_keeps_model_members_and_adds_code(
     assert found["code/shared_utils.py"] == b"Y = 2\n"
     assert "code/old.py" not in found
     assert any("already had code/" in w for w in record.warnings)
+
+
+def test_code_in_an_s3_sourcedir_is_repacked_into_the_model(
+    tmp_path: Path, run: Runner, home: Path, storage: RoutedStorage
+) -> None:
+    # Seed 000's case: the model's code is the training job's sourcedir.tar.gz on S3; the
+    # PyTorch inference container reads code/ of the model archive only.
+    sourcedir = tar_gz(tmp_path / "sourcedir.tar.gz", {"inference.py": INFERENCE.encode()})
+    storage.put_file(sourcedir, "s3://sagepipe-local/train/source/sourcedir.tar.gz")
+    archive = tar_gz(tmp_path / "model.tar.gz", {"model.pth": b"weights"})
+    settings = {**VERSIONS, "source_dir": "s3://sagepipe-local/train/source/sourcedir.tar.gz"}
+    step = PyTorchModelStepBuilder(PyTorchModelConfig(**settings)).create_step(
+        name="Model", inputs={"model_data": str(archive)}
+    )
+
+    outcome = run([step])
+
+    record = by_name(outcome)["Model"]
+    assert outcome.status == "Succeeded", record.failure_reason
+    repacked = record.properties["PrimaryContainer"]["ModelDataUrl"]
+    local_copy = tmp_path / "repacked.tar.gz"
+    get_storage(home=home).get_file(repacked, local_copy)
+    assert members(local_copy)["code/inference.py"] == INFERENCE.encode()
+    assert members(local_copy)["model.pth"] == b"weights"

@@ -117,14 +117,20 @@ def generate_payloads(
     return manifest
 
 
-def read_payload_samples(payload_archive: Path) -> dict[str, bytes]:
-    """The request bodies of a ``payload.tar.gz``, by content type (for smoke tests)."""
+def read_archive_files(archive: Path) -> dict[str, bytes]:
+    """Every regular file of a small archive (a sample payload archive), by member name."""
     files: dict[str, bytes] = {}
-    with open_tar_stream(payload_archive) as stream:
-        reader = TarReader(stream, payload_archive)
+    with open_tar_stream(archive) as stream:
+        reader = TarReader(stream, archive)
         for info in reader:
             if info.isreg():
                 files[info.name] = reader.read(info.size)
+    return files
+
+
+def read_payload_samples(payload_archive: Path) -> dict[str, bytes]:
+    """The request bodies of a ``payload.tar.gz``, by content type (for smoke tests)."""
+    files = read_archive_files(payload_archive)
     if MANIFEST not in files:
         raise PayloadError(f"{payload_archive} has no {MANIFEST}; it is not a payload archive")
     manifest = PayloadManifest.model_validate_json(files[MANIFEST])

@@ -58,6 +58,7 @@ def tar_gz(path: Path, files: dict[str, bytes]) -> Path:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = 0o644
+            info.mtime = 1_700_000_000
             archive.addfile(info, io.BytesIO(data))
     return path
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from sagepipe.local.calls.archives import local_archive, scratch
 from sagepipe.local.calls.base import CallContext, StepOutcome
-from sagepipe.local.calls.inference import find_model, resource_arn, served_environment
+from sagepipe.local.calls.common import job_arn
+from sagepipe.local.calls.inference import find_model, served_environment
 from sagepipe.local.errors import StepFailure
 
 CONFIGS_DIR = "endpoint-configs"
@@ -71,7 +72,7 @@ class CreateEndpointConfig:
         properties: dict[str, Any] = {
             **{k: v for k, v in request.items() if k != "Tags"},
             "EndpointConfigName": name,
-            "EndpointConfigArn": resource_arn(context.region, "endpoint-config", name),
+            "EndpointConfigArn": job_arn(context.region, "endpoint-config", name),
             "CreationTime": datetime.now(UTC).isoformat(),
         }
         path = config_path(context.home, name)
@@ -140,7 +141,7 @@ class CreateEndpoint:
         return StepOutcome(
             properties={
                 "EndpointName": name,
-                "EndpointArn": resource_arn(context.region, "endpoint", name),
+                "EndpointArn": job_arn(context.region, "endpoint", name),
                 "EndpointConfigName": config_name,
                 "EndpointStatus": record.status,
                 "ProductionVariants": [

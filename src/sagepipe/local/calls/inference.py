@@ -16,26 +16,22 @@ user did not write.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagepipe.local.calls.archives import local_archive, scratch
 from sagepipe.local.calls.images import image_problem, local_runtime
 from sagepipe.local.errors import StepFailure
 
 if TYPE_CHECKING:
     from sagepipe.artifacts.layout import LayoutReport
+    from sagepipe.local.calls.base import CallContext
     from sagepipe.local.records import ModelRecord
 
-LOCAL_ACCOUNT = "000000000000"
-"""The account of the ARNs recorded locally."""
 CONTAINER_CODE_DIR = "/opt/ml/model/code"
 DEFAULT_PROGRAM = "inference.py"
 _CODE_DIR_SPELLINGS = (CONTAINER_CODE_DIR, f"file://{CONTAINER_CODE_DIR}")
-
-
-def resource_arn(region: str, kind: str, name: str) -> str:
-    """The ARN SageMaker gives a resource (``model``, ``transform-job``, ``endpoint``, ...)."""
-    return f"arn:aws:sagemaker:{region}:{LOCAL_ACCOUNT}:{kind}/{name.lower()}"
 
 
 def inference_image_problem(step_name: str, field: str, image: object) -> str | None:
@@ -51,6 +47,65 @@ def inference_image_problem(step_name: str, field: str, image: object) -> str | 
             "served locally as on SageMaker's PyTorch inference image (pytorch-inference)"
         )
     return None
+
+
+@dataclass(frozen=True)
+class ModelContainer:
+    """A request's container, checked as the inference container would read it.
+
+    Attributes:
+        image: Its ``Image``.
+        model_data_url: Its ``ModelDataUrl``.
+        environment: Its ``Environment``.
+        archive: The model archive, downloaded into the step's directory.
+        warnings: What SageMaker would ignore (junk members, an unread submit directory).
+    """
+
+    image: str
+    model_data_url: str
+    environment: dict[str, str]
+    archive: Path
+    warnings: list[str]
+
+
+def check_container(context: CallContext, container: object, field: str) -> ModelContainer:
+    """Check the container ``field`` of the request and fetch its model archive.
+
+    Raises:
+        StepFailure: an image with no local runtime, no or an unreadable model archive, an
+            archive the container cannot serve (naming the fix), code it would not find.
+    """
+    from sagepipe.artifacts.errors import ArtifactError
+    from sagepipe.artifacts.layout import validate_model_archive
+
+    if not isinstance(container, Mapping):
+        raise StepFailure(f"{field} must be an object; got {container!r}")
+    problem = inference_image_problem(context.step_name, f"{field}.Image", container.get("Image"))
+    if problem is not None:
+        raise StepFailure(problem)
+    uri = container.get("ModelDataUrl")
+    if not isinstance(uri, str) or not uri:
+        raise StepFailure(
+            f"{field}.ModelDataUrl is {uri!r}; the PyTorch inference container serves a "
+            "model.tar.gz: give its s3:// URI"
+        )
+    environment = string_map(container.get("Environment"), f"{field}.Environment")
+    archive = local_archive(context.storage, uri, scratch(context.layout.step_dir), field)
+    try:
+        report = validate_model_archive(archive)
+    except ArtifactError as exc:
+        raise StepFailure(f"the model data {uri} is not a valid model archive: {exc}") from None
+    for line in report.summary().splitlines():
+        context.log(f"sagepipe: {line}")
+    warnings = []
+    if report.ignored:
+        warnings.append(
+            f"the model archive holds junk that SageMaker ignores: {', '.join(report.ignored)}"
+        )
+    code_warning = check_model_code(report, environment, uri)
+    if code_warning is not None:
+        warnings.append(code_warning)
+    return ModelContainer(str(container["Image"]), uri, environment, archive, warnings)
 
 
 def string_map(value: object, where: str) -> dict[str, str]:

@@ -20,14 +20,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sagepipe.local.calls.archives import local_archive, scratch
 from sagepipe.local.calls.base import CallContext, StepOutcome
-from sagepipe.local.calls.inference import (
-    check_model_code,
-    inference_image_problem,
-    resource_arn,
-    string_map,
-)
+from sagepipe.local.calls.common import job_arn
+from sagepipe.local.calls.inference import check_container, inference_image_problem
 from sagepipe.local.errors import StepFailure
 
 SINGLE_MODEL = "SingleModel"
@@ -64,47 +59,16 @@ class CreateModel:
 
     def run(self, context: CallContext) -> StepOutcome:
         """Check the model archive and record the model."""
-        from sagepipe.artifacts.errors import ArtifactError
-        from sagepipe.artifacts.layout import validate_model_archive
-
-        request = context.request
-        container, field = _container(request)
+        container, field = _container(context.request)
         if not isinstance(container, Mapping):
             raise StepFailure(f"{field} must be an object; got {container!r}")
-        problem = inference_image_problem(
-            context.step_name, f"{field}.Image", container.get("Image")
-        )
-        if problem is not None:
-            raise StepFailure(problem)
-        image = str(container["Image"])
-        uri = container.get("ModelDataUrl")
-        if not isinstance(uri, str) or not uri:
-            raise StepFailure(
-                f"{field}.ModelDataUrl is {uri!r}; the PyTorch inference container serves a "
-                "model.tar.gz: give its s3:// URI"
-            )
-        environment = string_map(container.get("Environment"), f"{field}.Environment")
-        archive = local_archive(context.storage, uri, scratch(context.layout.step_dir), field)
-        try:
-            report = validate_model_archive(archive)
-        except ArtifactError as exc:
-            raise StepFailure(f"the model data {uri} is not a valid model archive: {exc}") from None
-        for line in report.summary().splitlines():
-            context.log(f"sagepipe: {line}")
-        warnings = []
-        if report.ignored:
-            warnings.append(
-                f"the model archive holds junk that SageMaker ignores: {', '.join(report.ignored)}"
-            )
-        code_warning = check_model_code(report, environment, uri)
-        if code_warning is not None:
-            warnings.append(code_warning)
-        name = str(request.get("ModelName") or context.job_name)
-        record_model(context, name, image, uri, environment)
-        context.log(f"sagepipe: model {name}: {image} serving {uri}")
+        checked = check_container(context, container, field)
+        name = str(context.request.get("ModelName") or context.job_name)
+        record_model(context, name, checked.image, checked.model_data_url, checked.environment)
+        context.log(f"sagepipe: model {name}: {checked.image} serving {checked.model_data_url}")
         return StepOutcome(
-            properties=_describe_model(context, name, field, container, environment),
-            warnings=warnings,
+            properties=_describe_model(context, name, field, container, checked.environment),
+            warnings=checked.warnings,
         )
 
 
@@ -158,7 +122,7 @@ def _describe_model(
     described.setdefault("Mode", SINGLE_MODEL)
     properties: dict[str, Any] = {
         "ModelName": name,
-        "ModelArn": resource_arn(context.region, "model", name),
+        "ModelArn": job_arn(context.region, "model", name),
         "CreationTime": datetime.now(UTC).isoformat(),
         "EnableNetworkIsolation": bool(context.request.get("EnableNetworkIsolation", False)),
     }

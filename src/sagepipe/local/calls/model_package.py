@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sagepipe.local.calls.archives import local_archive, scratch
 from sagepipe.local.calls.base import CallContext, StepOutcome
 from sagepipe.local.calls.inference import (
-    check_model_code,
+    check_container,
     inference_image_problem,
     serving_environment,
     string_map,
@@ -72,9 +72,6 @@ class CreateModelPackage:
 
     def run(self, context: CallContext) -> StepOutcome:
         """Validate the package (the smoke test) and register it."""
-        from sagepipe.artifacts.errors import ArtifactError
-        from sagepipe.artifacts.layout import validate_model_archive
-
         request = context.request
         spec = _mapping(request.get(SPEC), SPEC)
         containers = spec.get("Containers")
@@ -82,24 +79,9 @@ class CreateModelPackage:
             raise StepFailure(f"{SPEC}.Containers must hold one container; got {containers!r}")
         field = f"{SPEC}.Containers[0]"
         container = _mapping(containers[0], field)
-        problem = inference_image_problem(
-            context.step_name, f"{field}.Image", container.get("Image")
-        )
-        if problem is not None:
-            raise StepFailure(problem)
-        uri = container.get("ModelDataUrl")
-        if not isinstance(uri, str) or not uri:
-            raise StepFailure(f"{field}.ModelDataUrl is {uri!r}; give the model.tar.gz URI")
-        environment = string_map(container.get("Environment"), f"{field}.Environment")
-        archive = local_archive(context.storage, uri, scratch(context.layout.step_dir), field)
-        try:
-            report = validate_model_archive(archive)
-        except ArtifactError as exc:
-            raise StepFailure(f"the model package {uri} cannot be served: {exc}") from None
-        warnings = []
-        code_warning = check_model_code(report, environment, uri)
-        if code_warning is not None:
-            warnings.append(code_warning)
+        checked = check_container(context, container, field)
+        warnings = list(checked.warnings)
+        environment = checked.environment
         content_types = _strings(spec, "SupportedContentTypes")
         response_types = _strings(spec, "SupportedResponseMIMETypes")
         payload_uri = request.get("SamplePayloadUrl")
@@ -109,7 +91,7 @@ class CreateModelPackage:
             context.log("sagepipe: smoke test skipped (SkipModelValidation All)")
         else:
             samples = _samples(context, payload_uri, content_types)
-            _smoke_test(context, archive, samples, response_types, environment)
+            _smoke_test(context, checked.archive, samples, response_types, environment)
             if not samples:
                 warnings.append(
                     "no SamplePayloadUrl: the smoke test only checked that the package loads"
@@ -164,16 +146,9 @@ def _samples(
 def _payload_bodies(archive: Path, content_type: str | None) -> list[tuple[str, str, bytes]]:
     """``(name, content type, body)`` of each sample: by sagepipe's payload manifest when
     the archive has one, else every file as ``content_type``."""
-    from sagepipe.artifacts.gzipio import open_tar_stream
-    from sagepipe.artifacts.payload import MANIFEST, read_payload_samples
-    from sagepipe.artifacts.tarstream import TarReader
+    from sagepipe.artifacts.payload import MANIFEST, read_archive_files, read_payload_samples
 
-    files: dict[str, bytes] = {}
-    with open_tar_stream(archive) as stream:
-        reader = TarReader(stream, archive)
-        for info in reader:
-            if info.isreg():
-                files[info.name] = reader.read(info.size)
+    files = read_archive_files(archive)
     if MANIFEST in files:
         return [(t, t, body) for t, body in read_payload_samples(archive).items()]
     if content_type is None:

@@ -29,10 +29,9 @@ from typing import Any
 
 from sagepipe.local.calls.archives import local_archive, scratch
 from sagepipe.local.calls.base import CallContext, StepOutcome
-from sagepipe.local.calls.common import failure_with_tail
+from sagepipe.local.calls.common import failure_with_tail, job_arn
 from sagepipe.local.calls.inference import (
     find_model,
-    resource_arn,
     serving_environment,
     string_map,
 )
@@ -253,7 +252,7 @@ def _describe(context: CallContext, model_name: str, seconds: float) -> dict[str
     ended = datetime.now(UTC)
     properties: dict[str, Any] = {
         "TransformJobName": context.job_name,
-        "TransformJobArn": resource_arn(context.region, "transform-job", context.job_name),
+        "TransformJobArn": job_arn(context.region, "transform-job", context.job_name),
         "TransformJobStatus": "Completed",
         "ModelName": model_name,
         "TransformEndTime": ended.isoformat(),

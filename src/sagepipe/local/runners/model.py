@@ -1,7 +1,7 @@
 """The PyTorch model runner: SageMaker's ``CreateModel``, offline.
 
-The step's config becomes a CreateModel request (its local code repacked into the model
-archive under ``code/`` first, as the SageMaker SDK does), which
+The step's config becomes a CreateModel request (its code, from a local directory or from
+S3, repacked into the model archive under ``code/`` first, as the SageMaker SDK does), which
 :class:`~sagepipe.local.calls.model.CreateModel` runs: the archive check, the model record in
 the run store and the ``DescribeModel`` properties live there.
 """
@@ -45,7 +45,7 @@ class ModelRunner:
         source = required_input(request.inputs, MODEL_INPUT, what)
         uri = find_archive(context.storage, source, "model.tar.gz", what)
         warnings: list[str] = []
-        if request.code is not None and not str(request.code["source_dir"]).startswith("s3://"):
+        if request.code is not None:
             archive = local_archive(context.storage, uri, scratch(context.layout.step_dir), what)
             uri, warnings = _repack_with_code(context, archive, request.code)
         environment = {
@@ -102,12 +102,17 @@ def _repack_with_code(
     warnings (junk the repack dropped)."""
     from sagepipe.artifacts.errors import ArtifactError
     from sagepipe.artifacts.package import package_model
+    from sagepipe.local.runners.common import copy_code
 
     output_dir = context.layout.step_dir / "model"
+    source = Path(code["source_dir"])
+    if str(code["source_dir"]).startswith("s3://"):
+        # Code on S3 (a sourcedir.tar.gz or a prefix) is fetched and repacked the same way.
+        source = copy_code(context.request, context.storage, context.layout.step_dir / "code")
     try:
         report = package_model(
             archive,
-            Path(code["source_dir"]),
+            source,
             str(code["entry_point"]),
             [Path(d) for d in code.get("dependencies") or []],
             output_dir / "model.tar.gz",

@@ -5,8 +5,10 @@ installs nothing. It uses only the standard library and runs on Python 3.9 and l
 
 Reads the model archive (the one ``*.tar.gz`` under the model input), and writes
 ``model.tar.gz`` to the output: every member of the input except an old ``code/``, then the
-inference code shipped beside this script (``inference_code/``) under ``code/``. Only regular
-files and directories with safe relative names are copied; anything else is an error.
+inference code under ``code/``: the code input (``input/inference_code``: a ``sourcedir.tar.gz``,
+extracted, or the files themselves) when the job has one, else the code shipped beside this
+script (``inference_code/``), plus any dependencies shipped there. Only regular files and
+directories with safe relative names are copied; anything else is an error.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import json
 import os
 import sys
 import tarfile
+import tempfile
 import zlib
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 # SageMaker mounts the job at /opt/ml; sagepipe's local engine, where it cannot mount it,
 # names the directory that stands in for it.
@@ -111,16 +115,60 @@ def _package(model_archive: Path, code_dir: Path, output: Path, compression_leve
     return len(code_files)
 
 
+def unpack_code(code_input: Path, shipped: Path, work: Path) -> Path:
+    """The code directory: the code input's ``sourcedir.tar.gz`` extracted (safe names,
+    regular files and directories only) or its files, with the shipped files added."""
+    code_dir = work / "code"
+    code_dir.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in code_input.rglob("*") if p.is_file())
+    if len(files) == 1 and files[0].name.endswith((".tar.gz", ".tgz")):
+        with tarfile.open(files[0], "r:gz") as archive:
+            for member in archive:
+                target = code_dir / safe_name(member.name)
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                elif member.isfile():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    extracted = archive.extractfile(member)
+                    if extracted is not None:
+                        target.write_bytes(extracted.read())
+                else:
+                    raise PackagingError(f"code archive member {member.name!r} is not a file")
+            read_to_end(archive)
+    else:
+        for path in files:
+            target = code_dir / path.relative_to(code_input)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    for path in sorted(p for p in shipped.rglob("*") if p.is_file()) if shipped.is_dir() else []:
+        target = code_dir / path.relative_to(shipped)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return code_dir
+
+
 def main(argv: list[str] | None = None) -> int:
     here = Path(__file__).resolve().parent
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model-dir", type=Path, default=PROCESSING / "input/model")
     parser.add_argument("--code-dir", type=Path, default=here / CODE_FOLDER)
+    parser.add_argument("--code-input", type=Path, default=PROCESSING / "input/inference_code")
     parser.add_argument("--output-dir", type=Path, default=PROCESSING / "output/packaged_model")
     parser.add_argument("--config", type=Path, default=here / CONFIG_FILE)
     args = parser.parse_args(argv)
     config = json.loads(args.config.read_text())
     entry_point = config["entry_point"]
+    with tempfile.TemporaryDirectory(prefix="packaging-") as work:
+        if args.code_input.is_dir():
+            try:
+                args.code_dir = unpack_code(args.code_input, args.code_dir, Path(work))
+            except (PackagingError, tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+                print(f"packaging: the code input {args.code_input}: {exc}", file=sys.stderr)
+                return 1
+        return _run(args, entry_point, config)
+
+
+def _run(args: argparse.Namespace, entry_point: str, config: dict[str, Any]) -> int:
     if not (args.code_dir / entry_point).is_file():
         print(f"packaging: entry point {entry_point} is not in {args.code_dir}", file=sys.stderr)
         return 1

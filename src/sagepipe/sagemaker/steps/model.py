@@ -6,7 +6,9 @@ SageMaker's PyTorch inference container runs ``code/<entry point>`` from inside
 a local ``source_dir`` therefore compiles, as the SageMaker SDK's ``ModelStep`` does with its
 ``_RepackModelStep``, to two steps: ``<name>-RepackModel``, a processing job running the
 packaging script that streams the model archive into a new one with ``code/``, and the
-``CreateModel`` step serving that archive (the local engine repacks the same way). A model
+``CreateModel`` step serving that archive (the local engine repacks the same way). Code on S3
+(``source_dir`` an ``s3://`` ``sourcedir.tar.gz`` or prefix) is repacked the same way: the
+container never reads ``SAGEMAKER_SUBMIT_DIRECTORY``. A model
 package's container gets the same environment, with the entry point of the packaging step
 that produced it.
 
@@ -39,7 +41,9 @@ def compile_model(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     _, concrete = instance_type(ctx, step, "inference_instance_type")
     model_data = ctx.object_value(step, "model_data")
     repack: list[CompiledStep] = []
-    if step.code is not None and step.code.is_local():
+    # As the SDK's ModelStep: the PyTorch inference container imports the code from the
+    # model archive's code/ only, so code from a local directory or from S3 is repacked there.
+    if step.code is not None:
         repack_step = _repack_step(step)
         repack = [
             replace(c, source=step.name, depends_on=list(step.depends_on))

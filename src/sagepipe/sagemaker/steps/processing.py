@@ -87,13 +87,20 @@ def compile_packaging(ctx: CompileContext, step: Step) -> list[CompiledStep]:
         "entry_point": code.entry_point,
         "compression_level": _literal(step, "compression_level"),
     }
+    # Code already on S3 (an estimator's sourcedir.tar.gz, or a prefix of files) is an input
+    # of the job, as the SDK's repack step reads it; local code travels in the bundle.
+    remote = code.source_dir.startswith("s3://")
     bundle = ctx.bundle(
         ("packaging", code.source_dir, code.dependencies, json.dumps(settings, sort_keys=True)),
         lambda: Bundle.of(
             [
                 _script("package_model.py"),
                 _settings("sagepipe_packaging.json", settings),
-                *directory_files(local_dir(step, code.source_dir), prefix="inference_code/"),
+                *(
+                    []
+                    if remote
+                    else directory_files(local_dir(step, code.source_dir), prefix="inference_code/")
+                ),
                 *(
                     BundleFile(f"inference_code/{f.arcname}", f.source, f.data, f.executable)
                     for f in dependency_files(code.dependencies)
@@ -102,11 +109,15 @@ def compile_packaging(ctx: CompileContext, step: Step) -> list[CompiledStep]:
             f"packaging bundle of {code.source_dir}",
         ),
     )
-    model = processing_input(
-        "model_input", ctx.input_value(step, "model_input"), f"{ROOT}/input/model"
-    )
+    inputs = [
+        processing_input("model_input", ctx.input_value(step, "model_input"), f"{ROOT}/input/model")
+    ]
+    if remote:
+        inputs.append(
+            processing_input("inference_code", code.source_dir, f"{ROOT}/input/inference_code")
+        )
     output = ("packaged_model", f"{ROOT}/output/packaged_model", None)
-    return [_script_job(ctx, step, "package_model.py", bundle, model, output)]
+    return [_script_job(ctx, step, "package_model.py", bundle, inputs, output)]
 
 
 def compile_payload(ctx: CompileContext, step: Step) -> list[CompiledStep]:
@@ -123,7 +134,7 @@ def compile_payload(ctx: CompileContext, step: Step) -> list[CompiledStep]:
         "model_input", ctx.input_value(step, "model_input"), f"{ROOT}/input/model"
     )
     output = ("payload_sample", f"{ROOT}/output/payload_sample", None)
-    return [_script_job(ctx, step, "make_payload.py", bundle, model, output)]
+    return [_script_job(ctx, step, "make_payload.py", bundle, [model], output)]
 
 
 def _script_job(
@@ -131,7 +142,7 @@ def _script_job(
     step: Step,
     script: str,
     bundle: Bundle,
-    model: JsonValue,
+    inputs: list[JsonValue],
     output: tuple[str, str, str | None],
 ) -> CompiledStep:
     return job(
@@ -139,7 +150,7 @@ def _script_job(
         step,
         entry_point=script,
         code_uri=ctx.files_uri(bundle),
-        inputs=[model],
+        inputs=inputs,
         outputs=[output],
         instance_key="processing_instance_type",
         count=1,
