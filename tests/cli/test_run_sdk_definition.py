@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -76,6 +77,35 @@ def sdk_definition(
     out = work / "definition.json"
     run_sdk_script(request, moto_s3, work, RESOURCES / "sdk_pipeline.py", str(out))
     return out
+
+
+@pytest.fixture(scope="module")
+def sdk_repack_definition(
+    request: pytest.FixtureRequest,
+    moto_s3: str,
+    s3_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, Path]:
+    """The definition with the model's code given as ``entry_point`` and ``source_dir``, and a
+    directory holding what the SDK uploaded for its repack steps (copied from the moto
+    server's bucket with ``sagepipe s3 cp --storage s3``)."""
+    work = tmp_path_factory.mktemp("sdk-repack")
+    code = work / "model-code"
+    code.mkdir()
+    shutil.copy(RESOURCES / "jsonlines_handler.py", code)
+    out = work / "definition.json"
+    run_sdk_script(request, moto_s3, work, RESOURCES / "sdk_pipeline.py", str(out), str(code))
+    uploaded = work / "uploaded"
+    copy = ["s3", "cp", "--recursive", "--storage", "s3", f"s3://{BUCKET}", str(uploaded)]
+    done = subprocess.run(
+        [sys.executable, "-m", "sagepipe", *copy],
+        env={**os.environ, **s3_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    ok(done)
+    return out, uploaded
 
 
 def _sourcedir(work: Path) -> Path:
@@ -312,6 +342,38 @@ def test_a_missing_source_dir_fails_the_training_step_naming_the_uri_then_resume
     assert {s["name"]: s["status"] for s in resumed["steps"]} == dict.fromkeys(STEPS, "Succeeded")
     before, after = failed.step("Preprocess"), _by_name(resumed)["Preprocess"]
     assert after["start_time"] == before["start_time"]
+
+
+@pytest.mark.slow
+def test_a_model_with_an_entry_point_runs_the_sdk_repack_steps(
+    sdk_repack_definition: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from sagepipe.local.sandbox import detect_mode
+
+    if detect_mode() != "namespace":
+        pytest.skip("the SDK's _repack_model.py reads /opt/ml/...; no private /opt/ml here")
+    definition, uploaded = sdk_repack_definition
+    home = tmp_path / "home"
+    stage(home)
+    ok(sagepipe(home, "s3", "cp", "--recursive", str(uploaded), f"s3://{BUCKET}"))
+    repacked = run_definition(home, definition, "Epochs=2", "ApprovalStatus=Approved")
+    assert repacked.run.returncode == 0, repacked.run.stdout[-4000:] + repacked.run.stderr
+    statuses = {s["name"]: (s["step_type"], s["status"]) for s in repacked.document["steps"]}
+    repack_steps = {"CreateModel-RepackModel-0", "Register-RepackModel-0"}
+    assert statuses == {
+        **{name: (kind, "Succeeded") for name, kind in STEPS.items()},
+        **{name: ("Training", "Succeeded") for name in repack_steps},
+    }
+    artifact = repacked.step("CreateModel-RepackModel-0")["properties"]["ModelArtifacts"]
+    container = repacked.step("CreateModel-CreateModel")["properties"]["PrimaryContainer"]
+    assert container["ModelDataUrl"] == artifact["S3ModelArtifacts"]
+    with tarfile.open(download(home, artifact["S3ModelArtifacts"])) as tar:
+        names = {m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()}
+    # The trained model, with code/ replaced by the source_dir (train.py's decoy is gone).
+    assert {"model.pt", "epochs.json", "code/jsonlines_handler.py"} <= names, names
+    assert "code/inference.py" not in names, names
+    output = download(home, f"s3://{BUCKET}/scores/records.jsonl.out")
+    assert len(output.read_text().splitlines()) == len(BATCH_ROWS)
 
 
 def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo:

@@ -2,7 +2,7 @@
 ``sagepipe run DEFINITION.json`` runs what the SDK writes. Run by the SDK's own virtual
 environment, never by sagepipe's (see ``tests/sagemaker/sdk_env.py``):
 
-    python sdk_pipeline.py OUT.json
+    python sdk_pipeline.py OUT.json [MODEL_SOURCE_DIR]
 
 Processing (a ScriptProcessor on the PyTorch training image, its code an ``s3://`` object)
 -> Training (a PyTorch estimator, ``source_dir`` an ``s3://`` sourcedir.tar.gz, ``train`` and
@@ -12,11 +12,16 @@ train.py; no ``entry_point``, so the SDK adds no repack step and ``SAGEMAKER_PRO
 the script) -> a ModelStep registering it (approval status from the ``ApprovalStatus``
 parameter) -> Transform over JSON lines, one record per line. The SDK uploads nothing: the
 test copies the code and data to the URIs below with ``sagepipe s3 cp``.
+
+With MODEL_SOURCE_DIR, the PyTorchModel is given ``entry_point`` and that ``source_dir``
+instead, as most SDK users write it: the SDK then adds a ``_RepackModelStep`` (a training job
+on the scikit-learn image) before each ModelStep and uploads its code to the bucket.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import boto3
 import sagemaker.telemetry.telemetry_logging as telemetry
@@ -47,7 +52,7 @@ SCORES = f"s3://{BUCKET}/scores"
 MODELS = f"s3://{BUCKET}/models"
 
 
-def build() -> Pipeline:
+def build(model_source_dir: str | None = None) -> Pipeline:
     session = PipelineSession(boto_session=boto3.Session(region_name=REGION), default_bucket=BUCKET)
     input_data = ParameterString("InputData", default_value=RAW_DATA)
     epochs = ParameterInteger("Epochs", default_value=1)
@@ -117,18 +122,24 @@ def build() -> Pipeline:
             }
         ),
     )
+    if model_source_dir is None:
+        # The code is inside model.tar.gz (code/jsonlines_handler.py, written by train.py):
+        # with no entry_point the SDK neither uploads code nor adds a repack step.
+        code: dict[str, Any] = {
+            "env": {
+                "SAGEMAKER_PROGRAM": "jsonlines_handler.py",
+                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            }
+        }
+    else:
+        code = {"entry_point": "jsonlines_handler.py", "source_dir": model_source_dir}
     model = PyTorchModel(
         model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
         role=ROLE,
         framework_version=FRAMEWORK_VERSION,
         py_version=PY_VERSION,
-        # The code is inside model.tar.gz (code/jsonlines_handler.py, written by train.py):
-        # with no entry_point the SDK neither uploads code nor adds a repack step.
-        env={
-            "SAGEMAKER_PROGRAM": "jsonlines_handler.py",
-            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-        },
         sagemaker_session=session,
+        **code,
     )
     create_model = ModelStep(
         name="CreateModel", step_args=model.create(instance_type="ml.m5.large")
@@ -168,8 +179,9 @@ def build() -> Pipeline:
 
 
 def main() -> None:
+    model_source_dir = sys.argv[2] if len(sys.argv) > 2 else None
     with open(sys.argv[1], "w", encoding="utf-8") as handle:
-        handle.write(build().definition())
+        handle.write(build(model_source_dir).definition())
 
 
 if __name__ == "__main__":
