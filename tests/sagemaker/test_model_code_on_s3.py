@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sagepipe.config import PyTorchModelConfig
 from sagepipe.pipeline import Pipeline
-from sagepipe.sagemaker import compile_pipeline
+from sagepipe.sagemaker import CompiledPipeline, compile_pipeline
 from sagepipe.steps import PyTorchModelStepBuilder
 
 from .conftest import step_named
@@ -24,7 +24,7 @@ SOURCEDIR = "s3://sagepipe-test-bucket/train/source/sourcedir.tar.gz"
 MODEL_DATA = "s3://sagepipe-test-bucket/train/output/model.tar.gz"
 
 
-def compiled_model_with_s3_code() -> object:
+def compiled_model_with_s3_code() -> CompiledPipeline:
     config = PyTorchModelConfig(**SHARED, source_dir=SOURCEDIR, inference_entry_point="serve.py")
     step = PyTorchModelStepBuilder(config).create_step(
         name="model", inputs={"model_data": MODEL_DATA}
@@ -49,13 +49,13 @@ def test_code_on_s3_is_repacked_into_the_model(tmp_path: Path) -> None:
     compiled = compiled_model_with_s3_code()
 
     repack_job = step_named(compiled, "model-RepackModel")["Arguments"]
-    model = step_named(compiled, "model")
+    model = step_named(compiled, "model")["Arguments"]
     assert isinstance(repack_job, dict) and isinstance(model, dict)
     inputs = {i["InputName"]: i["S3Input"] for i in repack_job["ProcessingInputs"]}
     assert inputs["inference_code"]["S3Uri"] == SOURCEDIR
     assert inputs["inference_code"]["LocalPath"] == "/opt/ml/processing/input/inference_code"
     assert inputs["model_input"]["S3Uri"] == MODEL_DATA
-    container = model["Arguments"]["PrimaryContainer"]
+    container = model["PrimaryContainer"]
     assert container["ModelDataUrl"] == {
         "Std:Join": {
             "On": "/",
@@ -73,7 +73,7 @@ def test_code_on_s3_is_repacked_into_the_model(tmp_path: Path) -> None:
     assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
     assert environment["SAGEMAKER_REGION"] == "us-east-1"
     assert environment["SAGEMAKER_CONTAINER_LOG_LEVEL"] == "20"
-    assert model["DependsOn"] == ["model-RepackModel"]
+    assert step_named(compiled, "model")["DependsOn"] == ["model-RepackModel"]
 
     # The repack job's own script puts the sourcedir.tar.gz's files under code/.
     code = unpack_code_input(compiled, "model-RepackModel", tmp_path / "code")

@@ -146,8 +146,11 @@ def resolve_model(spec: str) -> str:
     finally:
         store.close()
     # SageMaker starts the model's container with its environment; explicit variables win.
+    # The PyTorch inference container takes the code from the archive's code/ whatever
+    # SAGEMAKER_SUBMIT_DIRECTORY says (the toolkit never reads it), so the server does too.
     for name, value in record.environment.items():
-        os.environ.setdefault(name, value)
+        if name != "SAGEMAKER_SUBMIT_DIRECTORY":
+            os.environ.setdefault(name, value)
     return record.model_data_url
 
 

@@ -44,16 +44,20 @@ def test_model_is_recorded_and_served_by_name(calls: Calls, tmp_path: Path) -> N
     assert (record.image, record.model_data_url, record.step_name) == (IMAGE, model_data, "Model")
     assert record.environment["EXTRA"] == "1"
     # `sagepipe serve MODEL_NAME` serves the recorded model with its environment.
-    with local_server(
-        "pipelines-abc-Model", {"SAGEPIPE_HOME": str(calls.home)}, tmp_path / "serve.log"
-    ) as (url, _):
+    assert invoke_by_name("pipelines-abc-Model", calls, tmp_path) == [6.0, 14.0]
+
+
+def invoke_by_name(name: str, calls: Calls, tmp_path: Path) -> object:
+    """`sagepipe serve NAME`'s answer to two CSV rows."""
+    home = {"SAGEPIPE_HOME": str(calls.home)}
+    with local_server(name, home, tmp_path / "serve.log") as (url, _):
         invocation = urllib.request.Request(
             f"{url}/invocations",
             data=b"1,2\n3,4",
             headers={"Content-Type": "text/csv", "Accept": "application/json"},
         )
         with urllib.request.urlopen(invocation, timeout=60) as response:
-            assert json.loads(response.read()) == [6.0, 14.0]
+            return json.loads(response.read())
 
 
 def test_one_container_in_containers_is_accepted(calls: Calls, tmp_path: Path) -> None:
@@ -113,15 +117,15 @@ def test_code_in_the_archive_serves_whatever_the_submit_directory_says(
     calls: Calls, tmp_path: Path
 ) -> None:
     model_data = put_model(calls.storage, tmp_path)
+    # No such object: serving it would fail, as the container never fetches it.
     request = model_request(model_data, SAGEMAKER_SUBMIT_DIRECTORY="s3://b/sourcedir.tar.gz")
+    request["ModelName"] = "code-inside"
 
     outcome = local_call("Model").run(calls.context("Model", "Model", request))
 
-    assert len(outcome.warnings) == 1
-    assert (
-        "s3://b/sourcedir.tar.gz is not read by the PyTorch inference container"
-        in (outcome.warnings[0])
-    )
+    [warning] = outcome.warnings
+    assert "s3://b/sourcedir.tar.gz is not read by the PyTorch inference container" in warning
+    assert invoke_by_name("code-inside", calls, tmp_path) == [6.0, 14.0]
 
 
 def test_missing_model_data_names_the_uri(calls: Calls) -> None:
