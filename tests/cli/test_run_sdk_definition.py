@@ -51,9 +51,15 @@ class Execution:
         return _by_name(self.document)[name]
 
 
-def sagepipe(home: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+def sagepipe(
+    home: Path, *args: str, timeout: int = 120, s3: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI with ``home`` as SAGEPIPE_HOME; ``s3://`` URIs in its local object store, or
+    in S3 with ``s3`` (the AWS variables that point at the moto server)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(SAGEPIPE_HOME=str(home), SAGEPIPE_STORAGE="local")
+    if s3 is not None:
+        env.update(s3, SAGEPIPE_STORAGE="s3")
     return subprocess.run(
         [sys.executable, "-m", "sagepipe", *args],
         cwd=home.parent,
@@ -129,18 +135,20 @@ def _raw_rows(work: Path) -> Path:
     return raw
 
 
-def stage(home: Path, *, sourcedir: bool = True) -> Path:
-    """Copy the code and data the definition references into the home's local store; returns
-    the staging directory."""
+def stage(home: Path, *, sourcedir: bool = True, s3: dict[str, str] | None = None) -> Path:
+    """Copy the code and data the definition references into the home's local store (or S3);
+    returns the staging directory."""
     work = home.parent / "staging"
     work.mkdir()
-    ok(sagepipe(home, "s3", "cp", str(RESOURCES / "preprocess.py"), f"s3://{BUCKET}/code/"))
+    code = f"s3://{BUCKET}/code/"
+    ok(sagepipe(home, "s3", "cp", str(RESOURCES / "preprocess.py"), code, s3=s3))
     if sourcedir:
-        ok(sagepipe(home, "s3", "cp", str(_sourcedir(work)), SOURCE_DIR))
-    ok(sagepipe(home, "s3", "cp", "--recursive", str(_raw_rows(work)), f"s3://{BUCKET}/raw"))
+        ok(sagepipe(home, "s3", "cp", str(_sourcedir(work)), SOURCE_DIR, s3=s3))
+    raw = str(_raw_rows(work))
+    ok(sagepipe(home, "s3", "cp", "--recursive", raw, f"s3://{BUCKET}/raw", s3=s3))
     records = work / "records.jsonl"
     records.write_text("".join(json.dumps({"features": row}) + "\n" for row in BATCH_ROWS))
-    ok(sagepipe(home, "s3", "cp", str(records), BATCH_INPUT))
+    ok(sagepipe(home, "s3", "cp", str(records), BATCH_INPUT, s3=s3))
     return work
 
 
@@ -157,11 +165,13 @@ def show(home: Path, execution: str) -> dict[str, Any]:
     return document
 
 
-def run_definition(home: Path, definition: Path, *params: str) -> Execution:
+def run_definition(
+    home: Path, definition: Path, *params: str, s3: dict[str, str] | None = None
+) -> Execution:
     target = home.parent / "definition.json"
     target.write_text(definition.read_text())
     args = [arg for param in params for arg in ("--param", param)]
-    done = sagepipe(home, "run", str(target), *args, timeout=240)
+    done = sagepipe(home, "run", str(target), *args, timeout=240, s3=s3)
     return Execution(home, done, show(home, execution_id(done.stdout + done.stderr)))
 
 
@@ -182,10 +192,10 @@ def output_uri(step: dict[str, Any], name: str) -> str:
     return uri.rstrip("/")
 
 
-def download(home: Path, uri: str) -> Path:
+def download(home: Path, uri: str, s3: dict[str, str] | None = None) -> Path:
     target = home.parent / "downloads" / uri.removeprefix("s3://")
     target.parent.mkdir(parents=True, exist_ok=True)
-    ok(sagepipe(home, "s3", "cp", uri, str(target)))
+    ok(sagepipe(home, "s3", "cp", uri, str(target), s3=s3))
     return target
 
 
@@ -374,6 +384,45 @@ def test_a_model_with_an_entry_point_runs_the_sdk_repack_steps(
     assert "code/inference.py" not in names, names
     output = download(home, f"s3://{BUCKET}/scores/records.jsonl.out")
     assert len(output.read_text().splitlines()) == len(BATCH_ROWS)
+
+
+@pytest.mark.slow
+def test_the_sdk_pipeline_runs_on_s3_with_storage_s3(
+    sdk_definition: Path, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    import boto3
+
+    # The moto server stands in for S3; the SDK script created the bucket there already,
+    # unless this test runs alone.
+    client = boto3.client("s3", **_client_options(s3_env))
+    if BUCKET not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=BUCKET)
+    home = tmp_path / "home"
+    stage(home, s3=s3_env)
+    ran = run_definition(home, sdk_definition, "Epochs=2", s3=s3_env)
+    assert ran.run.returncode == 0, ran.run.stdout[-4000:] + ran.run.stderr
+    assert ran.document["storage"] == "s3"
+    assert {s["name"]: s["status"] for s in ran.document["steps"]} == dict.fromkeys(
+        STEPS, "Succeeded"
+    )
+    artifact = ran.step("Train")["properties"]["ModelArtifacts"]["S3ModelArtifacts"]
+    key = artifact.removeprefix(f"s3://{BUCKET}/")
+    assert client.head_object(Bucket=BUCKET, Key=key)["ContentLength"] > 0
+    scores = client.get_object(Bucket=BUCKET, Key="scores/records.jsonl.out")["Body"].read()
+    assert len(scores.decode().splitlines()) == len(BATCH_ROWS)
+    # Nothing went to the local object store.
+    local = home / "objects"
+    assert not local.exists() or not any(p.is_file() for p in local.rglob("*"))
+
+
+def _client_options(env: dict[str, str]) -> dict[str, str]:
+    return {
+        "endpoint_url": env["AWS_ENDPOINT_URL"],
+        "region_name": env["AWS_DEFAULT_REGION"],
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": env["AWS_SESSION_TOKEN"],
+    }
 
 
 def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo:
