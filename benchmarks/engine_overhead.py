@@ -62,8 +62,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from sagepipe.cli.local_compile import compile_for_local
-    from sagepipe.local.definition_engine import run_definition
-    from sagepipe.local.engine import RunOptions
+    from sagepipe.local.engine import RunOptions, run_definition
     from sagepipe.local.sandbox import detect_mode
     from sagepipe.storage import get_storage
 

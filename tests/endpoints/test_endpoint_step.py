@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from sagepipe.cli.local_compile import compile_for_local
 from sagepipe.config import EndpointConfig, PyTorchModelConfig
 from sagepipe.endpoints import IN_SERVICE, describe_endpoint
-from sagepipe.local.engine import RunOptions, run_pipeline
+from sagepipe.local.engine import RunOptions, run_definition
 from sagepipe.pipeline import Pipeline
 from sagepipe.steps import EndpointStepBuilder, PyTorchModelStepBuilder
+from sagepipe.storage import get_storage
 
 from .conftest import DOUBLER
 
@@ -43,7 +45,8 @@ def test_endpoint_step_serves_the_model_step_model(home: Path, tmp_path: Path) -
     )
     pipeline = Pipeline("endpoint-pipeline", [model, endpoint], root=tmp_path)
 
-    outcome = run_pipeline(pipeline, None, RunOptions(home=home))
+    _, definition = compile_for_local(pipeline, get_storage("local", home))
+    outcome = run_definition(definition, {}, RunOptions(home=home), name=pipeline.name)
 
     steps = {step.name: step for step in outcome.steps}
     assert outcome.status == "Succeeded", steps["Endpoint"].failure_reason

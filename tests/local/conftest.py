@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from sagepipe.cli.local_compile import compile_for_local
 from sagepipe.config import ProcessingConfig, ProcessingInput, ProcessingOutput
-from sagepipe.local.engine import ExecutionOutcome, RunOptions, run_pipeline
+from sagepipe.local.engine import ExecutionOutcome, RunOptions, run_definition
 from sagepipe.pipeline import Pipeline, Step
 from sagepipe.steps import ProcessingStepBuilder
 from sagepipe.storage import RoutedStorage, get_storage
@@ -59,6 +60,8 @@ def processing_step() -> StepFactory:
         cache: bool = True,
         **config: Any,
     ) -> Step:
+        config.setdefault("framework_version", "2.1.0")
+        config.setdefault("py_version", "py310")
         processing = ProcessingConfig(
             processing_entry_point=entry_point,
             source_dir=str(code),
@@ -75,7 +78,8 @@ def processing_step() -> StepFactory:
 
 @pytest.fixture
 def run(home: Path, tmp_path: Path) -> Runner:
-    """Run steps as a pipeline in the fresh home."""
+    """Run steps as a pipeline in the fresh home, as ``sagepipe run`` does: compiled to its
+    SageMaker definition (code bundles into the store), and the definition executed."""
 
     def run_steps(
         steps: list[Step] | Pipeline,
@@ -84,7 +88,17 @@ def run(home: Path, tmp_path: Path) -> Runner:
         **options: Any,
     ) -> ExecutionOutcome:
         pipeline = steps if isinstance(steps, Pipeline) else Pipeline(name, steps, root=tmp_path)
-        return run_pipeline(pipeline, parameters, RunOptions(home=home, **options))
+        run_options = RunOptions(home=home, **options)
+        _, definition = compile_for_local(pipeline, get_storage(run_options.storage, home))
+        params = {key: str(value) for key, value in (parameters or {}).items()}
+        return run_definition(
+            definition,
+            params,
+            run_options,
+            name=pipeline.name,
+            root=pipeline.root,
+            source_ir=pipeline.to_json(),
+        )
 
     return run_steps
 
@@ -96,5 +110,7 @@ def by_name(outcome: ExecutionOutcome) -> dict[str, Any]:
 
 def output_uri(step: Any, name: str) -> str:
     """A processing step's recorded output URI."""
-    uri: str = step.properties["ProcessingOutputConfig"]["Outputs"][name]["S3Output"]["S3Uri"]
+    outputs = step.properties["ProcessingOutputConfig"]["Outputs"]
+    [output] = [o for o in outputs if o["OutputName"] == name]
+    uri: str = output["S3Output"]["S3Uri"]
     return uri

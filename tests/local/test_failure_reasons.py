@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sagepipe.local.runners.common import failure_with_tail, with_log
+from sagepipe.local.calls.common import failure_with_tail, with_log
 
 LOG = Path("/home/.sagepipe/executions/x/step/step.log")
 

@@ -29,6 +29,8 @@ PIPELINE = """
         config = ProcessingConfig(
             processing_entry_point=f"{name}.py",
             source_dir=str(HERE / "code"),
+            framework_version="2.1.0",
+            py_version="py310",
             outputs=[ProcessingOutput(name="out")],
             env={"MARKERS": str(HERE / "markers")},
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sagepipe.local.layout import job_name, output_prefix, rewrite_opt_ml, to_local
+from sagepipe.local.layout import job_name, rewrite_opt_ml, to_local
 from sagepipe.local.uploads import Uploader, roll_back
 from sagepipe.storage import get_storage
 
@@ -18,9 +18,7 @@ def test_container_paths_map_onto_the_work_dir() -> None:
     assert rewrite_opt_ml("--flag", work) == "--flag"
 
 
-def test_output_prefix_and_job_name() -> None:
-    assert output_prefix(None, None, "pipe", "abc", "prep") == "s3://sagepipe-local/pipe/abc/prep"
-    assert output_prefix("b", "team/x/", "pipe", "abc", "prep") == "s3://b/team/x/abc/prep"
+def test_job_name() -> None:
     name = job_name("My_Step" * 20, "abcdefghijkl")
     assert len(name) <= 63 and name.endswith("-abcdefghijkl") and "_" not in name
 

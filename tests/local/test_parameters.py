@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sagepipe.local.errors import EngineError
+from sagepipe.local.definition.errors import ParameterValueError
 from sagepipe.pipeline import ParameterInteger, ParameterString
 from sagepipe.storage import RoutedStorage
 
@@ -61,7 +61,7 @@ def test_overrides_reach_config_fields_and_inputs(
 
 
 def test_bad_parameter_values_fail_before_running(parameterised: list, run: Runner) -> None:
-    with pytest.raises(EngineError, match="did you mean 'Count'"):
+    with pytest.raises(ParameterValueError, match="did you mean 'Count'"):
         run(parameterised, {"Cont": "3"})
     with pytest.raises(Exception, match="Integer"):
         run(parameterised, {"Count": "three"})

@@ -75,7 +75,7 @@ def test_script_with_hard_coded_paths_runs_unmodified(
     prep = by_name(outcome)["prep"]
     assert outcome.status == "Succeeded", prep.failure_reason
     uri = output_uri(prep, "report")
-    assert uri == f"s3://sagepipe-local/test-pipeline/{outcome.execution_id}/prep/report"
+    assert uri == f"s3://sagepipe-local/test-pipeline/{outcome.execution_id}/prep/output/report"
     report = json.loads(storage.open_read(f"{uri}/report.json").read())
     assert report == {
         "args": ["--split", "0.2", "--flag"],
@@ -218,10 +218,11 @@ def test_failing_script_keeps_its_log_and_reason(
 def test_unknown_step_type_fails_before_anything_runs(
     make_code: CodeFactory, processing_step: StepFactory, run: Runner, home: Path
 ) -> None:
-    from sagepipe.local.errors import UnknownStepTypeError
+    from sagepipe.sagemaker.errors import CompileError
 
     step = processing_step("prep", make_code("x", **{"script.py": "print(1)\n"}))
     odd = step.model_copy(update={"step_type": "QuantumStep"})
-    with pytest.raises(UnknownStepTypeError, match="'QuantumStep'"):
+    # A pipeline runs as its compiled definition: what cannot be compiled does not run.
+    with pytest.raises(CompileError, match="step 'prep' has step type 'QuantumStep'"):
         run([odd])
     assert not (home / "executions").exists()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from sagepipe.cli.local_compile import compile_for_local
 from sagepipe.local.engine import RunOptions, resume_execution
+from sagepipe.pipeline import Pipeline
 from sagepipe.storage import RoutedStorage
 
 from .conftest import CodeFactory, Runner, StepFactory, by_name, output_uri
@@ -41,7 +43,10 @@ def test_resume_reruns_only_failed_and_not_run_steps(
     first_record = by_name(failed)["first"]
 
     (flaky_dir / "script.py").write_text(textwrap.dedent(COUNTING.format(name="flaky")))
-    resumed = resume_execution(failed.execution_id, RunOptions(home=home))
+    # As sagepipe run --resume does: the pipeline compiled again, so the fixed script is read.
+    pipeline = Pipeline("test-pipeline", [first, flaky, last], root=home)
+    _, definition = compile_for_local(pipeline, storage)
+    resumed = resume_execution(failed.execution_id, RunOptions(home=home), definition=definition)
 
     assert resumed.execution_id == failed.execution_id
     assert resumed.status == "Succeeded"

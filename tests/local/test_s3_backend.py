@@ -24,6 +24,8 @@ PIPELINE = """
         config = ProcessingConfig(
             processing_entry_point=f"{name}.py",
             source_dir=str(HERE / "code"),
+            framework_version="2.1.0",
+            py_version="py310",
             bucket=BUCKET,
             prefix="team/project",
             inputs=[ProcessingInput(name=n) for n in inputs],
@@ -80,7 +82,7 @@ def test_run_on_s3_end_to_end(tmp_path: Path, s3_bucket: str, s3_environ: dict[s
 
     assert done.returncode == 0, done.stdout + done.stderr
     execution_id = done.stdout.split("execution ", 1)[1].split()[0]
-    key = f"team/project/{execution_id}/total/out/total.txt"
+    key = f"team/project/{execution_id}/total/output/out/total.txt"
     assert client.get_object(Bucket=s3_bucket, Key=key)["Body"].read() == b"12"
     assert not (tmp_path / "home" / "objects").exists()
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from sagepipe.config import ModelHyperparameters, PyTorchTrainingConfig
-from sagepipe.local.engine import RunOptions, run_pipeline
 from sagepipe.local.store import RunStore
 from sagepipe.pipeline import Pipeline, Step
 from sagepipe.steps import PyTorchTrainingStepBuilder
@@ -99,13 +98,16 @@ def test_training_step_produces_model_tar_metrics_and_warnings(
     assert outcome.status == "Succeeded", record.failure_reason
     properties = record.properties
     job = properties["TrainingJobName"]
-    prefix = f"s3://sagepipe-local/test-pipeline/{outcome.execution_id}/train"
+    # The compiled request's output path (SageMaker adds the job name, unique per execution).
+    prefix = "s3://sagepipe-local/test-pipeline/training/train"
     assert properties["ModelArtifacts"]["S3ModelArtifacts"] == f"{prefix}/{job}/output/model.tar.gz"
     assert properties["OutputDataConfig"]["S3OutputPath"] == prefix
     described = properties["HyperParameters"]  # as the request has them (DescribeTrainingJob)
-    assert {k: described[k] for k in HYPERPARAMETERS.to_sagemaker()} == (
-        HYPERPARAMETERS.to_sagemaker()
-    )
+    # CreateTrainingJob carries each value JSON-encoded, as the SageMaker SDK writes it.
+    expected = HYPERPARAMETERS.to_sagemaker()
+    assert {k: json.loads(described[k]) for k in expected} == {
+        k: _decoded(v) for k, v in expected.items()
+    }
     assert described["sagemaker_program"] == '"train.py"'
     model = json.loads(_members(storage, f"{prefix}/{job}/output/model.tar.gz")["model.json"])
     assert model == {
@@ -159,7 +161,7 @@ def test_failed_training_keeps_failure_file_reason_and_metrics(
 
 
 def test_checkpoints_are_synced_and_restored(
-    tmp_path: Path, make_code: CodeFactory, home: Path, storage: RoutedStorage
+    tmp_path: Path, make_code: CodeFactory, home: Path, storage: RoutedStorage, run: Runner
 ) -> None:
     code = make_code(
         "ckpt",
@@ -187,10 +189,8 @@ def test_checkpoints_are_synced_and_restored(
         ],
         root=tmp_path,
     )
-    options = RunOptions(home=home, use_cache=False, install_requirements=False)
-
     for expected in (b"1", b"2"):
-        outcome = run_pipeline(pipeline, {}, options)
+        outcome = run(pipeline, {}, use_cache=False, install_requirements=False)
         assert outcome.status == "Succeeded", outcome.failure_reason
         assert storage.open_read("s3://sagepipe-local/checkpoints/run/state.txt").read() == expected
 
@@ -246,3 +246,11 @@ def test_training_script_reads_hard_coded_opt_ml_paths(
     uri = record.properties["ModelArtifacts"]["S3ModelArtifacts"]
     config, names = json.loads(_members(storage, uri)["seen.json"])
     assert config["epochs"] == "3" and names == ["x.csv"]
+
+
+def _decoded(value: str) -> Any:
+    """A ``to_sagemaker()`` value as the JSON value it stands for (plain text stays text)."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

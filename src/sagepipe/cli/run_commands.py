@@ -137,14 +137,6 @@ def run_run(args: argparse.Namespace) -> int:
             from sagepipe.local.execution_document import read_execution_document
 
             document = read_execution_document(args.execution_document)
-        if not _all_calls_present(pipeline):
-            # Transitional (issue 13 stage 2): step types whose local call is not merged yet
-            # still run through the IR runners.
-            from sagepipe.local.engine import run_pipeline
-
-            params = parse_params(args.param)
-            outcome = run_pipeline(pipeline, params, options, reporter, document)
-            return _finish(outcome)
         if document is not None:
             from sagepipe.local.execution_document import apply_execution_document
 
@@ -159,7 +151,7 @@ def run_compiled(
     """Compile the pipeline as ``compile`` would (local defaults, bundles into the store) and
     run the definition."""
     from sagepipe.cli.local_compile import compile_for_local
-    from sagepipe.local.definition_engine import run_definition
+    from sagepipe.local.engine import run_definition
     from sagepipe.storage import get_storage, sagepipe_home
 
     storage = get_storage(options.storage, options.home or sagepipe_home())
@@ -174,25 +166,6 @@ def run_compiled(
         region=compiled.target.region,
         source_ir=pipeline.to_json(),
     )
-
-
-def _all_calls_present(pipeline: Any) -> bool:
-    import importlib.util
-
-    from sagepipe.local.calls import call_target
-
-    compiled_types = {
-        "ProcessingStep": ("Processing",),
-        "PackagingStep": ("Processing",),
-        "PayloadStep": ("Processing",),
-        "PyTorchTrainingStep": ("Training",),
-    }
-    for step in pipeline.steps:
-        for step_type in compiled_types.get(step.step_type, ("Model",)):
-            module = call_target(step_type).partition(":")[0]
-            if importlib.util.find_spec(module) is None:
-                return False
-    return True
 
 
 def _recompiled(execution_id: str, options: Any) -> Any:
@@ -244,7 +217,7 @@ def _run_definition(
     import json
 
     from sagepipe.local.definition.reading import read_definition
-    from sagepipe.local.definition_engine import run_definition
+    from sagepipe.local.engine import run_definition
 
     definition = read_definition(path)
     raw = json.loads(path.read_text(encoding="utf-8"))

@@ -1,10 +1,9 @@
 """Cache keys: a sha256 of what a step computes from, never of when or where it ran.
 
-The key covers the step type, its config with parameters substituted, the content of the
-data its inputs point to (not their URIs, which hold execution ids), and the content of its
-code. Execution variables in the config count as their names, not their values. Object
-digests are remembered in the run store by (URI, size, modification time), so unchanged data
-is read once.
+The key covers the step type and its request (``Arguments``) with parameters substituted, the
+content of the data and code its URIs point to (not the URIs of upstream outputs, which hold
+execution ids), and execution variables as their names, not their values. Object digests are
+remembered in the run store by (URI, size, modification time), so unchanged data is read once.
 """
 
 from __future__ import annotations
@@ -14,13 +13,11 @@ import hashlib
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 from sagepipe.local.evaluation import EvaluationContext, evaluate
 from sagepipe.local.records import StepRecord
 from sagepipe.local.store import RunStore
-from sagepipe.pipeline import Step
 from sagepipe.storage import Storage, StorageError, is_s3, local_path
 
 CACHE_VERSION = 1
@@ -81,61 +78,6 @@ def _names_data(value: str) -> bool:
     if is_s3(value) or value.startswith("file://"):
         return True
     return value.startswith("/") and os.path.exists(value)
-
-
-def code_digest(step: Step, digester: ContentDigester) -> str | None:
-    """sha256 of the step's entry point name and the content of its code and dependencies."""
-    if step.code is None:
-        return None
-    digest = hashlib.sha256(step.code.entry_point.encode())
-    for source in (step.code.source_dir, *step.code.dependencies):
-        digest.update(b"\0" + _tree_digest(source, digester).encode())
-    return digest.hexdigest()
-
-
-def _tree_digest(source: str, digester: ContentDigester) -> str:
-    if is_s3(source):
-        return digester.uri(source)
-    root = Path(source)
-    if root.is_file():
-        return hashlib.sha256(root.read_bytes()).hexdigest()
-    digest = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_NAMES)
-        for name in sorted(filenames):
-            if name in _SKIPPED_NAMES or name.endswith(".pyc"):
-                continue
-            path = Path(dirpath, name)
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def cache_key(
-    step: Step, context: EvaluationContext, inputs: dict[str, Any], digester: ContentDigester
-) -> str:
-    """The step's cache key.
-
-    Args:
-        step: The IR step.
-        context: The execution's values (execution variables are replaced by their names).
-        inputs: The step's resolved inputs (their data is digested, not their URIs).
-        digester: Digests of data.
-    """
-    symbolic = dataclasses.replace(
-        context,
-        execution={name: f"{{Execution.{name}}}" for name in context.execution},
-        step_value=digester.value,
-    )
-    material = {
-        "version": CACHE_VERSION,
-        "step_type": step.step_type,
-        "config": evaluate(step.config, symbolic, f"step {step.name!r} config"),
-        "inputs": {name: digester.value(value) for name, value in sorted(inputs.items())},
-        "code": code_digest(step, digester),
-    }
-    text = json.dumps(material, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def outputs_intact(record: StepRecord, storage: Storage) -> bool:

@@ -1,7 +1,8 @@
-"""The local engine's entry points: run a pipeline, resume an execution.
+"""The local engine's entry points: run a SageMaker pipeline definition, resume an execution.
 
 Example:
-    >>> outcome = run_pipeline(pipeline, {"Epochs": "3"}, RunOptions(max_parallel=2))
+    >>> definition = read_definition(Path("pipeline.json"))
+    >>> outcome = run_definition(definition, {"Epochs": "3"}, RunOptions(), name="pipeline")
     >>> outcome.status
     'Succeeded'
 """
@@ -9,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import string
@@ -18,29 +20,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
 
-from sagepipe.errors import did_you_mean
-from sagepipe.expressions import Parameter
-from sagepipe.local.errors import EngineError, RunStoreError, UnknownStepTypeError
+from sagepipe.local.definition.model import Definition
+from sagepipe.local.definition.parameters import bind_parameters
+from sagepipe.local.errors import EngineError, RunStoreError
 from sagepipe.local.liveness import live_step_processes, reconcile
 from sagepipe.local.progress import Reporter, SilentReporter
-from sagepipe.local.records import DONE_STATUSES, ExecutionRecord, StepRecord
+from sagepipe.local.records import DONE_STATUSES, ExecutionRecord, ExecutionStatus, StepRecord
+from sagepipe.local.requests import DEFAULT_REGION, ExecutionIdentity
+from sagepipe.local.runnable import RunnableDefinition, check_runnable, recorded_definition
 from sagepipe.local.store import RunStore
 from sagepipe.local.store.diagnosis import keep_reserve
-from sagepipe.pipeline import Pipeline
 from sagepipe.processes import process_running, process_start_time
 
 if TYPE_CHECKING:
-    from sagepipe.local.definition.model import Definition
     from sagepipe.local.scheduler import SchedulerSettings
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class _Stoppable(Protocol):
     reporter: Reporter
 
     def abort(self, reason: str) -> None: ...
-
-
-_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 @dataclass(frozen=True)
@@ -73,91 +74,58 @@ class ExecutionOutcome:
     steps: list[StepRecord] = field(default_factory=list)
 
 
-def resolve_parameters(pipeline: Pipeline, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The execution's parameter values: defaults, overridden by ``overrides`` (strings are
-    coerced to the parameter's type, as ``--param NAME=VALUE``).
-
-    Raises:
-        EngineError: for an undeclared parameter or a value of the wrong type.
-    """
-    declared = {p.name: p for p in pipeline.parameters}
-    values: dict[str, Any] = {name: p.default for name, p in declared.items()}
-    for name, raw in overrides.items():
-        parameter = declared.get(name)
-        if parameter is None:
-            raise EngineError(
-                f"pipeline {pipeline.name!r} has no parameter {name!r}"
-                f"{did_you_mean(name, declared)}; its parameters: "
-                f"{', '.join(sorted(declared)) or 'none'}"
-            )
-        value = parameter.coerce(raw) if isinstance(raw, str) else raw
-        # Constructing a parameter checks the value's type as it checks a default.
-        values[name] = Parameter(name, parameter.parameter_type, value).default
-    return values
-
-
-def check_runnable(pipeline: Pipeline) -> None:
-    """Validate the pipeline and check every step type has a local runner.
-
-    Raises:
-        UnknownStepTypeError: naming the step and its type, before anything runs.
-    """
-    from sagepipe.local.runners import RUNNERS
-
-    pipeline.validate()
-    for step in pipeline.execution_order():
-        runner = RUNNERS.get(step.step_type)
-        if runner is None:
-            raise UnknownStepTypeError(
-                f"step {step.name!r} has step type {step.step_type!r}, for which the local "
-                "engine has no runner; it runs: " + ", ".join(sorted(RUNNERS))
-            )
-        runner.check(step)
-
-
-def run_pipeline(
-    pipeline: Pipeline,
-    parameters: Mapping[str, Any] | None = None,
+def run_definition(
+    definition: Definition,
+    parameters: Mapping[str, str] | None = None,
     options: RunOptions | None = None,
     reporter: Reporter | None = None,
-    execution_document: Mapping[str, Any] | None = None,
+    *,
+    name: str,
+    root: Path | None = None,
+    region: str = DEFAULT_REGION,
+    source_ir: str = "",
 ) -> ExecutionOutcome:
-    """Run a pipeline locally as a new execution.
+    """Run a definition locally as a new execution.
 
     Args:
-        pipeline: The pipeline.
-        parameters: Parameter overrides by name.
+        definition: The definition.
+        parameters: ``--param`` values by name, as text.
         options: How to run.
         reporter: Receives progress; default silent.
-        execution_document: Per-step settings merged into the step configs (see
-            :mod:`sagepipe.local.execution_document`); the execution records the merged IR.
+        name: The pipeline's name (a definition does not hold one).
+        root: The directory the definition came from (recorded with the execution).
+        region: The execution's region (ARNs, ``AWS_REGION`` in containers).
+        source_ir: The sagepipe pipeline the definition was compiled from (its IR as JSON),
+            recorded so that a resume can compile it again with fixed code.
+
+    Raises:
+        DefinitionError: a problem found before anything runs (nothing is recorded).
     """
     options = options or RunOptions()
     _check_options(options)
-    if execution_document is not None:
-        from sagepipe.local.execution_document import apply_execution_document
-
-        pipeline = apply_execution_document(pipeline, execution_document)
-    check_runnable(pipeline)
-    values = resolve_parameters(pipeline, parameters or {})
+    runnable = check_runnable(definition)
+    values = bind_parameters(definition, parameters or {})
     home, store, storage = _open(options)
     record = ExecutionRecord(
         execution_id="".join(secrets.choice(_ID_ALPHABET) for _ in range(12)),
-        pipeline_name=pipeline.name,
-        ir_json=pipeline.to_json(),
-        root=str(pipeline.root),
-        parameters=values,
-        status="Executing",
+        pipeline_name=name,
+        ir_json=source_ir,
+        root=str((root or Path.cwd()).absolute()),
+        parameters=dict(values),
+        status=ExecutionStatus.EXECUTING,
         storage=storage.backend,
         start_time=time.time(),
         end_time=None,
         failure_reason=None,
         engine_pid=os.getpid(),
         engine_start=process_start_time(os.getpid()),
+        definition_json=definition_text(definition),
     )
-    steps = [(s.name, s.step_type) for s in pipeline.execution_order()]
+    order = runnable.graph.static_order()
+    steps = [(n, runnable.graph.steps[n].step.Type) for n in order]
     store.create_execution(record, steps)
-    return _execute(pipeline, record, store, storage, options, home, reporter, {}, steps)
+    identity = ExecutionIdentity(name, record.execution_id, record.start_time, region)
+    return _run(runnable, record, identity, store, storage, options, home, reporter, {})
 
 
 def resume_execution(
@@ -167,20 +135,20 @@ def resume_execution(
     definition: Definition | None = None,
 ) -> ExecutionOutcome:
     """Run again the failed, stopped and not-run steps of an execution (same id; the
-    outputs of its succeeded steps are kept). Its IR and parameters are the recorded ones;
-    code is read afresh, so a fixed script is picked up.
+    outputs and properties of its succeeded steps are kept, and so are its parameters).
 
     Args:
         execution_id: The execution.
         options: How to run.
         reporter: Receives progress.
-        definition: For an execution of a definition: the definition to run instead of the
-            recorded one (``sagepipe run --resume`` compiles the recorded pipeline again, so
-            fixed code gets new bundles); it is recorded.
+        definition: The definition to run instead of the recorded one, with the same steps
+            (``sagepipe run --resume`` compiles a sagepipe pipeline again, so fixed code gets
+            new bundles); it is recorded.
 
     Raises:
         ExecutionNotFoundError: if there is no such execution.
-        EngineError: if it is still running, or its storage backend differs.
+        EngineError: if it is still running, its storage backend differs, or it was recorded
+            by a sagepipe that ran pipelines without a definition.
     """
     options = options or RunOptions()
     _check_options(options)
@@ -195,6 +163,11 @@ def resume_execution(
         raise EngineError(
             f"execution {execution_id} used --storage {record.storage}; resume it with the same"
         )
+    if record.definition_json is None:
+        raise EngineError(
+            f"execution {execution_id} was recorded by an earlier sagepipe, which ran "
+            "pipelines without a SageMaker definition; run the pipeline again instead"
+        )
     live = live_step_processes(store.steps(execution_id))
     if live:
         step = live[0]
@@ -203,26 +176,20 @@ def resume_execution(
             f"{step.name!r} (pid {step.pid}) still runs in the step's directory; wait for it "
             f"to end, or end it with: kill -- -{step.pid}"
         )
+    runnable = recorded_definition(record, definition)
     done = {
         s.name: s.properties or {} for s in store.steps(execution_id) if s.status in DONE_STATUSES
     }
-    if record.definition_json is not None:
-        from sagepipe.local.definition_engine import (
-            definition_text,
-            recorded_definition,
-            resume_definition,
-        )
-
-        runnable = recorded_definition(record, definition)
-        _mark_resumed(store, execution_id)
-        if definition is not None:
-            store.update_execution(execution_id, definition_json=definition_text(definition))
-        return resume_definition(runnable, record, store, storage, options, home, reporter, done)
-    pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
-    check_runnable(pipeline)
-    to_run = [(s.name, s.step_type) for s in pipeline.execution_order() if s.name not in done]
     _mark_resumed(store, execution_id)
-    return _execute(pipeline, record, store, storage, options, home, reporter, done, to_run)
+    if definition is not None:
+        store.update_execution(execution_id, definition_json=definition_text(definition))
+    identity = ExecutionIdentity(record.pipeline_name, record.execution_id, record.start_time)
+    return _run(runnable, record, identity, store, storage, options, home, reporter, done)
+
+
+def definition_text(definition: Definition) -> str:
+    """The JSON an execution records of its definition."""
+    return json.dumps(definition.model_dump(mode="json"), sort_keys=True)
 
 
 def _mark_resumed(store: RunStore, execution_id: str) -> None:
@@ -236,27 +203,33 @@ def _mark_resumed(store: RunStore, execution_id: str) -> None:
     )
 
 
-def _execute(
-    pipeline: Pipeline,
+def _run(
+    runnable: RunnableDefinition,
     record: ExecutionRecord,
+    identity: ExecutionIdentity,
     store: RunStore,
-    storage: Any,
+    storage: object,
     options: RunOptions,
     home: Path,
     reporter: Reporter | None,
-    done: dict[str, dict[str, Any]],
-    to_run: list[tuple[str, str]],
+    done: Mapping[str, Mapping[str, object]],
 ) -> ExecutionOutcome:
     from sagepipe.local.scheduler import Scheduler
 
-    settings = _settings(options, home)
     scheduler = Scheduler(
-        pipeline, record, store, storage, settings, reporter or SilentReporter(), properties=done
+        definition=runnable.definition,
+        graph=runnable.graph,
+        calls=runnable.calls,
+        execution=record,
+        identity=identity,
+        store=store,
+        storage=storage,  # type: ignore[arg-type]
+        settings=_settings(options, home),
+        reporter=reporter or SilentReporter(),
+        properties={name: dict(values) for name, values in done.items()},
     )
-    names = [s.name for s in pipeline.execution_order()]
-    return _drive(
-        scheduler, lambda: scheduler.run([name for name, _ in to_run]), record, store, names
-    )
+    names = list(runnable.graph.static_order())
+    return _drive(scheduler, scheduler.run, record, store, names)
 
 
 def _settings(options: RunOptions, home: Path) -> SchedulerSettings:

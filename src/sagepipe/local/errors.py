@@ -12,7 +12,7 @@ class EngineError(SagepipeError):
 
 
 class UnknownStepTypeError(PipelineDefinitionError):
-    """A step's type has no local runner."""
+    """A step's type has no local implementation."""
 
 
 class ExpressionEvaluationError(EngineError):

@@ -115,8 +115,10 @@ def collect_step(
         return StepEnd("Stopped", stop_reason, result)
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else "unknown"
+        # Not retried: a kill comes from a person or the kernel's OOM killer, not a fault
+        # that another attempt would avoid.
         reason = f"step process was killed by signal {-code} ({name})"
-        return StepEnd("Failed", reason, result, internal=True)
+        return StepEnd("Failed", reason, result)
     if result is None or result.status == "Succeeded":
         return StepEnd(
             "Failed",

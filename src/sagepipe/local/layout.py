@@ -93,14 +93,6 @@ def _option_prefixes(text: str) -> list[str]:
     return [head + sep] if sep and head.startswith("-") else []
 
 
-def output_prefix(
-    bucket: str | None, prefix: str | None, pipeline_name: str, execution_id: str, step: str
-) -> str:
-    """``s3://<bucket>/<prefix>/<execution id>/<step>``: where a step's outputs go by default."""
-    parts = [p.strip("/") for p in (prefix or pipeline_name, execution_id, step) if p.strip("/")]
-    return f"s3://{bucket or DEFAULT_BUCKET}/" + "/".join(parts)
-
-
 def job_name(step: str, execution_id: str) -> str:
     """A SageMaker-valid job name (letters, digits, hyphens; at most 63) for a step's job."""
     step_part = _JOB_NAME_CHARS.sub("-", step).strip("-") or "step"

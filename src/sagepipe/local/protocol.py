@@ -26,22 +26,17 @@ class StepRequest:
         execution_id: The execution.
         pipeline_name: The pipeline.
         step_name: The step.
-        step_type: Selects the runner.
-        config: The step's config with every expression evaluated.
-        inputs: The step's inputs with every expression evaluated (URIs, mostly).
-        code: ``{"source_dir", "entry_point", "dependencies"}`` of the step's code, if any.
+        step_type: The definition step's ``Type``.
+        call: ``module:class`` of the local implementation of its API call
+            (:func:`sagepipe.local.calls.call_target`).
+        call_request: The step's ``Arguments``, evaluated: the concrete API request.
         step_dir: The step's directory (see :class:`~sagepipe.local.layout.StepLayout`).
-        output_prefix: Where outputs go when the config names no destination.
         job_name: The SageMaker job name of the step.
         home: The sagepipe home (run store, local object store).
         storage: The backend of ``s3://`` URIs.
         opt_ml_mode: ``namespace`` (``/opt/ml`` is the work dir in a private mount
             namespace) or ``rewrite`` (``/opt/ml`` in arguments is rewritten).
-        install_requirements: Whether a training step installs ``requirements.txt``.
-        call: For a step of a SageMaker pipeline definition: ``module:class`` of the local
-            implementation of its API call (:func:`sagepipe.local.calls.call_target`); the
-            step's ``step_type`` is then the definition step's ``Type``.
-        call_request: That step's ``Arguments``, evaluated: the concrete API request.
+        install_requirements: Whether a job installs its code's ``requirements.txt``.
         region: The execution's region.
     """
 
@@ -49,18 +44,14 @@ class StepRequest:
     pipeline_name: str
     step_name: str
     step_type: str
-    config: dict[str, Any]
-    inputs: dict[str, Any]
-    code: dict[str, Any] | None
+    call: str
+    call_request: dict[str, Any]
     step_dir: str
-    output_prefix: str
     job_name: str
     home: str
     storage: str
     opt_ml_mode: OptMlMode
     install_requirements: bool = True
-    call: str | None = None
-    call_request: dict[str, Any] | None = None
     region: str = "us-east-1"
 
     def save(self, path: Path) -> None:

@@ -53,8 +53,9 @@ class ExecutionRecord:
     Attributes:
         execution_id: Twelve lowercase letters and digits, as SageMaker's.
         pipeline_name: The pipeline's name.
-        ir_json: The pipeline's IR (``Pipeline.to_json()``), so the execution can be resumed.
-        root: The directory the IR's relative code paths are anchored at.
+        ir_json: The sagepipe pipeline the definition was compiled from (``Pipeline.to_json()``),
+            so a resume compiles it again with fixed code; empty for a definition run as it is.
+        root: The directory of the pipeline or definition file.
         parameters: Parameter values of the execution.
         status: ``Executing``, ``Succeeded``, ``Failed`` or ``Stopped``.
         storage: The storage backend of ``s3://`` URIs (``local`` or ``s3``).

@@ -1,8 +1,9 @@
 """The process of one step: ``python -m sagepipe.local.step_process <request.json>``.
 
 The engine starts it in its own session and process group (and, where possible, its own mount
-namespace), with stdout and stderr going to the step's log. It runs the step's runner, then
-writes ``result.json``. Exit status: 0 succeeded, 1 failed, 143 stopped (SIGTERM).
+namespace), with stdout and stderr going to the step's log. It runs the local implementation
+of the step's API call, then writes ``result.json``. Exit status: 0 succeeded, 1 failed,
+143 stopped (SIGTERM).
 
 It dies with its engine: first thing, it asks the kernel for SIGTERM when its parent dies
 (``prctl(PR_SET_PDEATHSIG)``), then checks its parent is still the engine (the engine may
@@ -31,7 +32,7 @@ from sagepipe.local.uploads import Uploader, roll_back
 from sagepipe.processes import kill_session, set_parent_death_signal
 
 if TYPE_CHECKING:
-    from sagepipe.local.calls.base import StepOutcome as _Outcome
+    from sagepipe.local.calls.base import StepOutcome
 
 EXIT_FAILED = 1
 EXIT_STOPPED = 143
@@ -149,43 +150,28 @@ def _run(request: StepRequest, layout: StepLayout, uploader: Uploader) -> StepRe
 
 def _call(
     request: StepRequest, layout: StepLayout, uploader: Uploader, mode: OptMlMode
-) -> _Outcome:
-    """Run the step: the local implementation of its API call (a definition step), or its
-    IR runner."""
-    if request.call is not None:
-        from sagepipe.local.calls import CallContext, load_call
+) -> StepOutcome:
+    """Run the local implementation of the step's API call on its evaluated request."""
+    from sagepipe.local.calls import CallContext, load_call
 
-        context = CallContext(
-            step_name=request.step_name,
-            step_type=request.step_type,
-            request=request.call_request or {},
-            job_name=request.job_name,
-            execution_id=request.execution_id,
-            pipeline_name=request.pipeline_name,
-            region=request.region,
-            home=Path(request.home),
-            layout=layout,
-            storage=uploader.storage,
-            uploader=uploader,
-            log=log,
-            opt_ml_mode=mode,
-            record_metrics=lambda points: _record_metrics(request, points),
-            install_requirements=request.install_requirements,
-        )
-        return load_call(request.call).run(context)
-    from sagepipe.local.runners import RUNNERS
-    from sagepipe.local.runners.base import StepContext
-
-    step_context = StepContext(
-        request=request,
+    context = CallContext(
+        step_name=request.step_name,
+        step_type=request.step_type,
+        request=request.call_request,
+        job_name=request.job_name,
+        execution_id=request.execution_id,
+        pipeline_name=request.pipeline_name,
+        region=request.region,
+        home=Path(request.home),
         layout=layout,
         storage=uploader.storage,
         uploader=uploader,
         log=log,
         opt_ml_mode=mode,
         record_metrics=lambda points: _record_metrics(request, points),
+        install_requirements=request.install_requirements,
     )
-    return RUNNERS[request.step_type].run(step_context)
+    return load_call(request.call).run(context)
 
 
 def _record_metrics(request: StepRequest, points: list[MetricPoint]) -> None:

@@ -1,7 +1,7 @@
-"""SageMaker pipeline definitions, as the local engine will execute them (issue 13, stage 1).
+"""SageMaker pipeline definitions, as the local engine executes them.
 
-Stage 1 reads and checks a definition; it runs nothing, and ``sagepipe run`` does not use it
-yet (the engine still runs the IR's steps through ``sagepipe.local.runners``). What is here:
+This package reads, checks, orders and evaluates a definition; the engine
+(:mod:`sagepipe.local.engine`) runs it. What is here:
 
 * :mod:`.model`: typed, frozen models of a definition (schema ``2020-12-01``);
 * :mod:`.reading`: :func:`read_definition` of a definition file or text, the SDK's string

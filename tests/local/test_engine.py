@@ -15,8 +15,7 @@ import sagepipe.local.calls as calls
 from sagepipe.local.definition.errors import DefinitionProblemsError, ParameterValueError
 from sagepipe.local.definition.model import Definition
 from sagepipe.local.definition.reading import definition_from_json
-from sagepipe.local.definition_engine import run_definition
-from sagepipe.local.engine import ExecutionOutcome, RunOptions, resume_execution
+from sagepipe.local.engine import ExecutionOutcome, RunOptions, resume_execution, run_definition
 from sagepipe.local.store import RunStore
 from sagepipe.storage import RoutedStorage
 

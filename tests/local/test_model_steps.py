@@ -1,5 +1,6 @@
-"""The model and packaging runners through the engine: layout validation both ways, the model
-record, and packaging that keeps model members byte for byte and adds code/."""
+"""Model and packaging steps of sagepipe pipelines through the engine (compiled as for
+SageMaker): the model record, the repacked archive, and packaging that keeps model members byte
+for byte and adds code/. (The CreateModel call itself: tests/local/calls/test_model.py.)"""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def test_model_step_records_the_model(
     # As the SDK repacks a PyTorchModel with entry_point, the model serves an archive holding
     # the original members byte for byte and the inference code under code/.
     repacked = container["ModelDataUrl"]
-    assert repacked.endswith("/Model/model/model.tar.gz") and repacked.startswith("s3://")
+    # (the compiled pipeline's Model-RepackModel job wrote it, as SageMaker's would)
+    assert repacked.endswith("/Model-RepackModel/output/packaged_model/model.tar.gz")
     local_copy = tmp_path / "repacked.tar.gz"
     get_storage(home=home).get_file(repacked, local_copy)
     with tarfile.open(local_copy) as tar:
@@ -96,25 +98,6 @@ def test_gpu_instance_gets_the_gpu_image(
     assert image.endswith("pytorch-inference:2.1.0-gpu-py310")
 
 
-def test_extra_top_directory_fails_with_the_fix(
-    tmp_path: Path, make_code: CodeFactory, run: Runner, storage: RoutedStorage
-) -> None:
-    code = make_code("serve", **{"inference.py": INFERENCE})
-    archive = tar_gz(
-        tmp_path / "model.tar.gz",
-        {"my_model/model.pth": b"weights", "my_model/code/inference.py": INFERENCE.encode()},
-    )
-    storage.put_file(archive, "s3://sagepipe-local/models/model.tar.gz")
-    step = model_step(code, "s3://sagepipe-local/models/model.tar.gz")
-
-    outcome = run([step])
-
-    record = by_name(outcome)["Model"]
-    assert outcome.status == "Failed"
-    assert "everything is under the directory 'my_model/'" in record.failure_reason
-    assert "tar czvf model.tar.gz -C my_model ." in record.failure_reason
-
-
 def test_junk_is_ignored_with_a_warning(
     tmp_path: Path, make_code: CodeFactory, run: Runner
 ) -> None:
@@ -139,9 +122,11 @@ def test_missing_model_data_fails_naming_it(
 
     outcome = run([model_step(code, "s3://sagepipe-local/nothing/model.tar.gz")])
 
-    reason = by_name(outcome)["Model"].failure_reason
+    # The compiled repack job reads the archive first, and fails naming it.
+    reason = by_name(outcome)["Model-RepackModel"].failure_reason or ""
+    assert outcome.status == "Failed"
     assert "s3://sagepipe-local/nothing/model.tar.gz" in reason
-    assert "no object" in reason
+    assert by_name(outcome)["Model"].status == "NotRun"
 
 
 def test_packaging_keeps_model_members_and_adds_code(
@@ -168,7 +153,7 @@ def test_packaging_keeps_model_members_and_adds_code(
     prefix = output_uri(record, "packaged_model")
     assert (
         prefix
-        == f"s3://sagepipe-local/test-pipeline/{outcome.execution_id}/Packaging/packaged_model"
+        == f"s3://sagepipe-local/test-pipeline/{outcome.execution_id}/Packaging/output/packaged_model"
     )
     packaged = tmp_path / "packaged.tar.gz"
     storage.get_file(f"{prefix}/model.tar.gz", packaged)
@@ -178,7 +163,6 @@ def test_packaging_keeps_model_members_and_adds_code(
     assert found["code/helper.py"] == b"X = 1\n"
     assert found["code/shared_utils.py"] == b"Y = 2\n"
     assert "code/old.py" not in found
-    assert any("already had code/" in w for w in record.warnings)
 
 
 def test_code_in_an_s3_sourcedir_is_repacked_into_the_model(

@@ -16,8 +16,7 @@ import pytest
 
 from sagepipe.config import PackagingConfig, PayloadConfig, RegistrationConfig
 from sagepipe.config.hyperparameters import ModelHyperparameters
-from sagepipe.local.engine import RunOptions, run_pipeline
-from sagepipe.local.execution_document import ExecutionDocumentError
+from sagepipe.local.execution_document import ExecutionDocumentError, apply_execution_document
 from sagepipe.local.store import RunStore
 from sagepipe.pipeline import Pipeline, Step
 from sagepipe.registry import LocalRegistry
@@ -25,7 +24,7 @@ from sagepipe.steps import PackagingStepBuilder, PayloadStepBuilder, Registratio
 from sagepipe.storage import RoutedStorage
 
 from .conftest import CodeFactory, Runner, by_name, output_uri
-from .test_model_runners import tar_gz
+from .test_model_steps import tar_gz
 
 TABULAR = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 FIELDS = ModelHyperparameters(
@@ -116,7 +115,6 @@ def chain(
 def test_tabular_samples_pass_the_smoke_test_and_register(
     tabular_model: Path, run: Runner, home: Path, storage: RoutedStorage, tmp_path: Path
 ) -> None:
-    metrics = [{"MetricName": "Validation F1 Score", "Value": 0.9, "Timestamp": 1.0}]
     steps = chain(
         str(tabular_model),
         TABULAR / "code",
@@ -127,7 +125,6 @@ def test_tabular_samples_pass_the_smoke_test_and_register(
             "customer_metadata": {"team": "ml"},
             "model_description": "penguins",
         },
-        metrics=metrics,
     )
 
     outcome = run(steps)
@@ -153,7 +150,6 @@ def test_tabular_samples_pass_the_smoke_test_and_register(
     assert container.image.endswith("pytorch-inference:2.1.0-cpu-py310")
     assert container.environment["SAGEMAKER_PROGRAM"] == "inference.py"
     assert package.sample_payload_url == f"{payload_prefix}/payload.tar.gz"
-    assert package.metrics == {"Validation F1 Score": 0.9}
     assert package.customer_metadata_properties == {"team": "ml"}
     assert package.inference_specification.supported_content_types == (
         "text/csv",
@@ -188,7 +184,7 @@ def test_failing_predict_fn_fails_registration_and_registers_nothing(
     assert "serve | sagepipe serve: stopped" in Path(registration.log_path).read_text()
 
 
-def test_each_region_registers_and_an_unchanged_registration_is_cached(
+def test_an_unchanged_registration_is_cached(
     tmp_path: Path, make_code: CodeFactory, run: Runner, home: Path, storage: RoutedStorage
 ) -> None:
     code = make_code("echo", **{"inference.py": ECHO_INFERENCE})
@@ -199,7 +195,6 @@ def test_each_region_registers_and_an_unchanged_registration_is_cached(
         PayloadConfig(hyperparameters=FIELDS),
         {
             "model_package_group_name": "echo",
-            "regions": ["us-east-1", "eu-west-1"],
             "skip_smoke_test": True,
         },
     )
@@ -208,22 +203,19 @@ def test_each_region_registers_and_an_unchanged_registration_is_cached(
     again = run(steps)
     registry = LocalRegistry(home / "registry.db")
     # An unchanged package is not registered twice: the cached step reuses the version.
-    assert [v.model_package_version for v in registry.list_versions("echo", "eu-west-1")] == [1]
+    assert [v.model_package_version for v in registry.list_versions("echo", "us-east-1")] == [1]
     forced = run(steps, use_cache=False)
 
     assert first.status == again.status == forced.status == "Succeeded"
     assert {s.name: s.status for s in again.steps} == {
         "Packaging": "Cached",
         "Payload": "Cached",
-        "Registration_us-east-1": "Cached",
-        "Registration_eu-west-1": "Cached",
+        "Registration": "Cached",
     }
     assert {s.status for s in forced.steps} == {"Succeeded"}
-    for region in ("us-east-1", "eu-west-1"):
-        versions = registry.list_versions("echo", region)
-        assert [v.model_package_version for v in versions] == [1, 2]
-        assert all(f":{region}:" in v.model_package_arn for v in versions)
-    log = Path(by_name(first)["Registration_eu-west-1"].log_path).read_text()
+    versions = registry.list_versions("echo", "us-east-1")
+    assert [v.model_package_version for v in versions] == [1, 2]
+    log = Path(by_name(first)["Registration"].log_path).read_text()
     assert "smoke test skipped" in log
 
 
@@ -237,13 +229,13 @@ def test_payload_without_field_lists_fails_clearly(
     outcome = run(steps)
 
     reason = by_name(outcome)["Payload"].failure_reason
-    assert "no top-level hyperparameters.json" in reason
-    assert "'hyperparameters'" in reason
+    # (the compiled payload job's container script says it)
+    assert "the model archive has no hyperparameters.json" in reason
     assert by_name(outcome)["Registration"].status == "NotRun"
 
 
 def test_execution_document_settings_reach_the_registry(
-    tmp_path: Path, make_code: CodeFactory, home: Path
+    tmp_path: Path, make_code: CodeFactory, home: Path, run: Runner
 ) -> None:
     code = make_code("echo", **{"inference.py": ECHO_INFERENCE})
     archive = tar_gz(tmp_path / "model.tar.gz", {"weights.bin": b"w"})
@@ -263,7 +255,7 @@ def test_execution_document_settings_reach_the_registry(
         }
     }
 
-    outcome = run_pipeline(pipeline, options=RunOptions(home=home), execution_document=document)
+    outcome = run(apply_execution_document(pipeline, document))
 
     assert outcome.status == "Succeeded"
     arn = by_name(outcome)["Registration"].properties["ModelPackageArn"]
@@ -279,7 +271,7 @@ def test_execution_document_settings_reach_the_registry(
 
     bad = {"steps": {"Registraton": {}, "Payload": {"approval_status": "Approved"}}}
     with pytest.raises(ExecutionDocumentError) as caught:
-        run_pipeline(pipeline, options=RunOptions(home=home), execution_document=bad)
+        apply_execution_document(pipeline, bad)
     message = str(caught.value)
     assert "unknown step 'Registraton' (did you mean 'Registration'?)" in message
     assert "step 'Payload' (PayloadStep) has no setting 'approval_status'" in message
