@@ -253,6 +253,12 @@ def test_the_training_job_writes_model_and_code_into_model_tar_gz(executed: Exec
     assert epochs == {"epochs": 2}
     # The channels came from the processing outputs: both splits of the 40 rows were read.
     preprocess = executed.step("Preprocess")
+    # The SDK's output URI joins the execution id (Execution.PipelineExecutionId).
+    execution = executed.document["execution_id"]
+    prefix = f"s3://{BUCKET}/sdk-pytorch/{execution}/Preprocess/output"
+    assert output_uri(preprocess, "train") == f"{prefix}/train"
+    train_channel = train["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert train_channel.rstrip("/") == f"{prefix}/train"
     train_rows = download(executed.home, output_uri(preprocess, "train") + "/train.jsonl")
     test_rows = download(executed.home, output_uri(preprocess, "test") + "/test.jsonl")
     assert len(train_rows.read_text().splitlines()) == 30
