@@ -214,22 +214,23 @@ def _definition_file(spec: str) -> Path | None:
 def _run_definition(
     path: Path, params: dict[str, str], options: Any, reporter: Any
 ) -> ExecutionOutcome:
-    import json
 
     from sagepipe.local.definition.reading import read_definition
     from sagepipe.local.engine import run_definition
 
     definition = read_definition(path)
+    return run_definition(
+        definition, params, options, reporter, name=_definition_name(path), root=path.parent
+    )
+
+
+def _definition_name(path: Path) -> str:
+    """A describe-pipeline response's ``PipelineName``, else the file's stem."""
+    import json
+
     raw = json.loads(path.read_text(encoding="utf-8"))
     name = raw.get("PipelineName") if isinstance(raw, dict) else None
-    return run_definition(
-        definition,
-        params,
-        options,
-        reporter,
-        name=name if isinstance(name, str) else path.stem,
-        root=path.parent,
-    )
+    return name if isinstance(name, str) else path.stem
 
 
 def _check_same_pipeline(spec: str, execution_id: str) -> None:
@@ -244,7 +245,11 @@ def _check_same_pipeline(spec: str, execution_id: str) -> None:
     finally:
         store.close()
     definition_file = _definition_file(spec)
-    name = definition_file.stem if definition_file is not None else load_pipeline(spec).name
+    name = (
+        _definition_name(definition_file)
+        if definition_file is not None
+        else load_pipeline(spec).name
+    )
     if name != recorded:
         raise EngineError(
             f"execution {execution_id} ran pipeline {recorded!r}, not {name!r}; "
