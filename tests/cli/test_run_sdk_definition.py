@@ -168,7 +168,8 @@ def show(home: Path, execution: str) -> dict[str, Any]:
 def run_definition(
     home: Path, definition: Path, *params: str, s3: dict[str, str] | None = None
 ) -> Execution:
-    target = home.parent / "definition.json"
+    # Named as the SDK's pipeline: a bare definition's file stem is the pipeline name.
+    target = home.parent / "sdk-pytorch.json"
     target.write_text(definition.read_text())
     args = [arg for param in params for arg in ("--param", param)]
     done = sagepipe(home, "run", str(target), *args, timeout=240, s3=s3)
@@ -230,6 +231,7 @@ def test_the_sdk_definition_is_read_checked_and_runnable_here(sdk_definition: Pa
 def test_every_step_of_the_sdk_pipeline_succeeds(executed: Execution) -> None:
     assert executed.run.returncode == 0, executed.run.stdout[-4000:] + executed.run.stderr[-4000:]
     assert executed.document["status"] == "Succeeded"
+    assert executed.document["pipeline_name"] == "sdk-pytorch"
     assert executed.document["parameters"]["Epochs"] == 2
     statuses = {s["name"]: (s["step_type"], s["status"]) for s in executed.document["steps"]}
     assert statuses == {name: (kind, "Succeeded") for name, kind in STEPS.items()}
