@@ -364,13 +364,13 @@ def test_a_missing_source_dir_fails_the_training_step_naming_the_uri_then_resume
 
 @pytest.mark.slow
 def test_a_model_with_an_entry_point_runs_the_sdk_repack_steps(
-    sdk_repack_definition: tuple[Path, Path], tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     from sagepipe.local.sandbox import detect_mode
 
     if detect_mode() != "namespace":
         pytest.skip("the SDK's _repack_model.py reads /opt/ml/...; no private /opt/ml here")
-    definition, uploaded = sdk_repack_definition
+    definition, uploaded = request.getfixturevalue("sdk_repack_definition")
     home = tmp_path / "home"
     stage(home)
     ok(sagepipe(home, "s3", "cp", "--recursive", str(uploaded), f"s3://{BUCKET}"))
