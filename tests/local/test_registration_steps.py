@@ -16,9 +16,9 @@ import pytest
 
 from sagepipe.config import PackagingConfig, PayloadConfig, RegistrationConfig
 from sagepipe.config.hyperparameters import ModelHyperparameters
-from sagepipe.local.execution_document import ExecutionDocumentError, apply_execution_document
 from sagepipe.local.store import RunStore
 from sagepipe.pipeline import Pipeline, Step
+from sagepipe.pipeline.execution_document import ExecutionDocumentError, apply_execution_document
 from sagepipe.registry import LocalRegistry
 from sagepipe.steps import PackagingStepBuilder, PayloadStepBuilder, RegistrationStepBuilder
 from sagepipe.storage import RoutedStorage

@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
 
 def run_execution_document(args: argparse.Namespace) -> int:
     from sagepipe.definitions import load_pipeline
-    from sagepipe.local.execution_document import execution_document_template
+    from sagepipe.pipeline.execution_document import execution_document_template
 
     template = execution_document_template(load_pipeline(args.pipeline))
     text = json.dumps(template, indent=2, sort_keys=False) + "\n"

@@ -134,11 +134,11 @@ def run_run(args: argparse.Namespace) -> int:
         pipeline = load_pipeline(args.pipeline)
         document = None
         if args.execution_document is not None:
-            from sagepipe.local.execution_document import read_execution_document
+            from sagepipe.pipeline.execution_document import read_execution_document
 
             document = read_execution_document(args.execution_document)
         if document is not None:
-            from sagepipe.local.execution_document import apply_execution_document
+            from sagepipe.pipeline.execution_document import apply_execution_document
 
             pipeline = apply_execution_document(pipeline, document)
         outcome = run_compiled(pipeline, parse_params(args.param), options, reporter)

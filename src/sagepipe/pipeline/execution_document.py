@@ -33,9 +33,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from sagepipe.config.base import BasePipelineConfig
 from sagepipe.config.registration import RegistrationConfig
-from sagepipe.errors import did_you_mean
-from sagepipe.local.errors import EngineError
-from sagepipe.pipeline import Pipeline
+from sagepipe.errors import ConfigError, did_you_mean
+from sagepipe.pipeline.pipeline import Pipeline
 
 #: The settings of each step type an execution document may set, and the config class whose
 #: field rules validate them. Step types not listed here accept none.
@@ -48,7 +47,7 @@ EXECUTION_SETTINGS: dict[str, tuple[type[BasePipelineConfig], tuple[str, ...]]] 
 _TOP_LEVEL = ("pipeline", "steps")
 
 
-class ExecutionDocumentError(EngineError):
+class ExecutionDocumentError(ConfigError):
     """An execution document does not fit the pipeline (unknown step, setting or value)."""
 
 

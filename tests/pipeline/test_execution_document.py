@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from sagepipe.definitions import ModelRegistrationPipeline
-from sagepipe.local.execution_document import (
+from sagepipe.pipeline import Pipeline
+from sagepipe.pipeline.execution_document import (
     ExecutionDocumentError,
     apply_execution_document,
     execution_document_template,
     read_execution_document,
 )
-from sagepipe.pipeline import Pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registration"
 MODEL = "s3://my-bucket/models/model.tar.gz"
