@@ -75,32 +75,36 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def sdk_definition(
-    request: pytest.FixtureRequest, moto_s3: str, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    work = tmp_path_factory.mktemp("sdk-pytorch")
-    out = work / "definition.json"
-    run_sdk_script(request, moto_s3, work, RESOURCES / "sdk_pipeline.py", str(out))
-    return out
+@dataclass
+class SdkDefinitions:
+    """What the SDK script wrote, in one run of the SDK's Python.
+
+    Attributes:
+        plain: The pipeline whose model code is inside model.tar.gz.
+        repack: The same with the model's code given as ``entry_point`` and ``source_dir``.
+        uploaded: What the SDK uploaded for the repack steps, copied from the moto server's
+            bucket with ``sagepipe s3 cp --storage s3``.
+    """
+
+    plain: Path
+    repack: Path
+    uploaded: Path
 
 
 @pytest.fixture(scope="module")
-def sdk_repack_definition(
+def sdk_definitions(
     request: pytest.FixtureRequest,
     moto_s3: str,
     s3_env: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, Path]:
-    """The definition with the model's code given as ``entry_point`` and ``source_dir``, and a
-    directory holding what the SDK uploaded for its repack steps (copied from the moto
-    server's bucket with ``sagepipe s3 cp --storage s3``)."""
-    work = tmp_path_factory.mktemp("sdk-repack")
+) -> SdkDefinitions:
+    work = tmp_path_factory.mktemp("sdk-pytorch")
     code = work / "model-code"
     code.mkdir()
     shutil.copy(RESOURCES / "jsonlines_handler.py", code)
-    out = work / "definition.json"
-    run_sdk_script(request, moto_s3, work, RESOURCES / "sdk_pipeline.py", str(out), str(code))
+    plain, repack = work / "definition.json", work / "repack.json"
+    script = RESOURCES / "sdk_pipeline.py"
+    run_sdk_script(request, moto_s3, work, script, str(plain), str(repack), str(code))
     uploaded = work / "uploaded"
     copy = ["s3", "cp", "--recursive", "--storage", "s3", f"s3://{BUCKET}", str(uploaded)]
     done = subprocess.run(
@@ -111,7 +115,12 @@ def sdk_repack_definition(
         timeout=120,
     )
     ok(done)
-    return out, uploaded
+    return SdkDefinitions(plain, repack, uploaded)
+
+
+@pytest.fixture(scope="module")
+def sdk_definition(sdk_definitions: SdkDefinitions) -> Path:
+    return sdk_definitions.plain
 
 
 def _sourcedir(work: Path) -> Path:
@@ -370,7 +379,8 @@ def test_a_model_with_an_entry_point_runs_the_sdk_repack_steps(
 
     if detect_mode() != "namespace":
         pytest.skip("the SDK's _repack_model.py reads /opt/ml/...; no private /opt/ml here")
-    definition, uploaded = request.getfixturevalue("sdk_repack_definition")
+    written: SdkDefinitions = request.getfixturevalue("sdk_definitions")
+    definition, uploaded = written.repack, written.uploaded
     home = tmp_path / "home"
     stage(home)
     ok(sagepipe(home, "s3", "cp", "--recursive", str(uploaded), f"s3://{BUCKET}"))

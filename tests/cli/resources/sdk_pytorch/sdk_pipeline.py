@@ -2,7 +2,7 @@
 ``sagepipe run DEFINITION.json`` runs what the SDK writes. Run by the SDK's own virtual
 environment, never by sagepipe's (see ``tests/sagemaker/sdk_env.py``):
 
-    python sdk_pipeline.py OUT.json [MODEL_SOURCE_DIR]
+    python sdk_pipeline.py OUT.json [REPACK_OUT.json MODEL_SOURCE_DIR]
 
 Processing (a ScriptProcessor on the PyTorch training image, its code an ``s3://`` object)
 -> Training (a PyTorch estimator, ``source_dir`` an ``s3://`` sourcedir.tar.gz, ``train`` and
@@ -13,9 +13,10 @@ the script) -> a ModelStep registering it (approval status from the ``ApprovalSt
 parameter) -> Transform over JSON lines, one record per line. The SDK uploads nothing: the
 test copies the code and data to the URIs below with ``sagepipe s3 cp``.
 
-With MODEL_SOURCE_DIR, the PyTorchModel is given ``entry_point`` and that ``source_dir``
-instead, as most SDK users write it: the SDK then adds a ``_RepackModelStep`` (a training job
-on the scikit-learn image) before each ModelStep and uploads its code to the bucket.
+REPACK_OUT.json gets the same pipeline with the PyTorchModel given ``entry_point`` and
+MODEL_SOURCE_DIR as ``source_dir`` instead, as most SDK users write it: the SDK then adds a
+``_RepackModelStep`` (a training job on the scikit-learn image) before each ModelStep and
+uploads its code to the bucket.
 """
 
 from __future__ import annotations
@@ -179,9 +180,12 @@ def build(model_source_dir: str | None = None) -> Pipeline:
 
 
 def main() -> None:
-    model_source_dir = sys.argv[2] if len(sys.argv) > 2 else None
-    with open(sys.argv[1], "w", encoding="utf-8") as handle:
-        handle.write(build(model_source_dir).definition())
+    outputs = [(sys.argv[1], None)]
+    if len(sys.argv) == 4:
+        outputs.append((sys.argv[2], sys.argv[3]))
+    for path, model_source_dir in outputs:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(build(model_source_dir).definition())
 
 
 if __name__ == "__main__":
