@@ -43,6 +43,7 @@ PIPELINE = """
         config = ProcessingConfig(
             processing_entry_point=f"{name}.py", source_dir=str(HERE / "code"),
             outputs=[ProcessingOutput(name="out")], env=ENV,
+            framework_version="2.1.0", py_version="py310",
         )
         return ProcessingStepBuilder(config).create_step(list(depends_on), name=name)
 

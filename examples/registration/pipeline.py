@@ -8,7 +8,7 @@ the model archive, given per execution as the ``ModelPath`` parameter.
 ``ModelPath`` is an ``s3://`` URI or the absolute path of a local ``model.tar.gz``. The run
 validates the archive (model step), adds ``code/`` (packaging), writes sample payloads
 (payload), then in each region of the config serves the package, sends it every sample and
-registers it (``Registration_us-east-1``, ``Registration_us-west-2``).
+registers it (``Registration_us-east-1``).
 """
 
 from __future__ import annotations

@@ -155,3 +155,22 @@ def test_bad_input_is_one_line_with_exit_2_and_nothing_runs(
     assert expected in lines[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "home" / "executions").exists()
+
+
+def test_every_problem_of_every_step_is_a_line_of_its_own(tmp_path: Path) -> None:
+    job = {
+        "Type": "Training",
+        "Arguments": {"AlgorithmSpecification": {"TrainingImage": "example.com/mine:1"}},
+    }
+    steps = [{"Name": "one", **job}, {"Name": "two", **job}]
+    path = _write(tmp_path, _definition(Steps=steps))
+
+    result = sagepipe(tmp_path, "run", path)
+
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    # Every problem of every step, one line each (here also the missing OutputDataConfig).
+    assert all(line.startswith("sagepipe: error: step ") for line in lines), lines
+    refused = [line for line in lines if "'example.com/mine:1' has no local runtime" in line]
+    assert ["'one'" in refused[0], "'two'" in refused[1]] == [True, True]
+    assert not (tmp_path / "home" / "executions").exists()

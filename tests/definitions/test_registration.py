@@ -27,7 +27,6 @@ def test_shipped_example_builds_the_pipeline(registration_example: Path) -> None
         "Packaging",
         "Payload",
         "Registration_us-east-1",
-        "Registration_us-west-2",
     ]
     model = pipeline.step("Model")
     assert model.inputs["model_data"].value == MODEL
@@ -35,11 +34,10 @@ def test_shipped_example_builds_the_pipeline(registration_example: Path) -> None
     edges = {(e.upstream, e.downstream): e.reason for e in pipeline.edges()}
     assert edges[("Model", "Packaging")].startswith("model_input: Model.model_artifacts")
     assert edges[("Packaging", "Payload")].startswith("model_input: Packaging.packaged_model")
-    for region in ("us-east-1", "us-west-2"):
-        step = pipeline.step(f"Registration_{region}")
-        assert step.config["region"] == region
-        assert edges[("Packaging", step.name)].startswith("packaged_model: Packaging")
-        assert edges[("Payload", step.name)].startswith("payload_sample: Payload")
+    step = pipeline.step("Registration_us-east-1")
+    assert step.config["region"] == "us-east-1"
+    assert edges[("Packaging", step.name)].startswith("packaged_model: Packaging")
+    assert edges[("Payload", step.name)].startswith("payload_sample: Payload")
     # Code paths are relative to the config file's directory.
     assert '"source_dir": "code"' in pipeline.to_json()
 
@@ -47,7 +45,7 @@ def test_shipped_example_builds_the_pipeline(registration_example: Path) -> None
 def test_seed_usage(registration_example: Path) -> None:
     builder = BSMPytorchPipelineBuilder(config_path=str(registration_example))
     pipeline = builder.generate_pipeline(model_s3_path=MODEL)
-    assert len(pipeline.steps) == 5
+    assert len(pipeline.steps) == 4
     assert BSMPytorchPipelineBuilder is ModelRegistrationPipeline
 
 
@@ -67,6 +65,23 @@ def test_one_region_still_names_the_step_by_region(registration_example: Path) -
     path = save_configs(configs, registration_example.parent / "one-region.yaml")
     pipeline = ModelRegistrationPipeline(path).generate_pipeline(MODEL)
     assert [s.name for s in pipeline.steps][-1] == "Registration_eu-west-1"
+
+
+def test_each_region_gets_its_registration_step(registration_example: Path) -> None:
+    # (one pipeline per region on SageMaker; the builder still makes a step per region)
+    configs = load_configs(registration_example)
+    registration = configs["registration"]
+    assert isinstance(registration, RegistrationConfig)
+    configs["registration"] = RegistrationConfig(
+        **{**registration.model_dump(), "regions": ["us-east-1", "us-west-2"]}
+    )
+    path = save_configs(configs, registration_example.parent / "two-regions.yaml")
+    pipeline = ModelRegistrationPipeline(path).generate_pipeline(MODEL)
+    steps = [s for s in pipeline.steps if s.name.startswith("Registration_")]
+    assert [(s.name, s.config["region"]) for s in steps] == [
+        ("Registration_us-east-1", "us-east-1"),
+        ("Registration_us-west-2", "us-west-2"),
+    ]
 
 
 def test_a_local_model_file_is_used_as_an_absolute_path(

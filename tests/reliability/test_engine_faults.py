@@ -44,6 +44,8 @@ PIPELINE = """
             processing_entry_point=f"{name}.py",
             source_dir=str(HERE / "code"),
             outputs=[ProcessingOutput(name="out")],
+            framework_version="2.1.0",
+            py_version="py310",
             env=ENV,
         )
         return ProcessingStepBuilder(config).create_step(list(depends_on), name=name)
@@ -197,7 +199,8 @@ class Project:
         return pid
 
     def prep_output(self, execution_id: str) -> str:
-        path = self.home / "objects" / "sagepipe-local" / "faults" / execution_id / "prep" / "out"
+        objects = self.home / "objects" / "sagepipe-local" / "faults"
+        path = objects / execution_id / "prep" / "output" / "out"
         return (path / "prep.txt").read_text()
 
     def resume(self, execution_id: str) -> dict[str, Any]:
