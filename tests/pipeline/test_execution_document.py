@@ -26,7 +26,12 @@ EAST, WEST = "Registration_us-east-1", "Registration_us-west-2"
 def pipeline(tmp_path: Path) -> Pipeline:
     target = tmp_path / "registration"
     shutil.copytree(EXAMPLE / "code", target / "code")
-    shutil.copy(EXAMPLE / "config.yaml", target / "config.yaml")
+    # Two registration steps (the example registers in its own region only), so that a
+    # setting can be shown to land in one step only.
+    config = (EXAMPLE / "config.yaml").read_text()
+    two_regions = config.replace("regions: [us-east-1]", "regions: [us-east-1, us-west-2]")
+    assert two_regions != config
+    (target / "config.yaml").write_text(two_regions)
     return ModelRegistrationPipeline(target / "config.yaml").generate_pipeline(MODEL)
 
 
