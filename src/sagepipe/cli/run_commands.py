@@ -115,8 +115,8 @@ def run_run(args: argparse.Namespace) -> int:
             )
         if args.pipeline is not None:
             _check_same_pipeline(args.pipeline, args.resume)
-        definition = _recompiled(args.resume, options)
-        outcome = resume_execution(args.resume, options, reporter, definition)
+        definition, region = _recompiled(args.resume, options)
+        outcome = resume_execution(args.resume, options, reporter, definition, region)
     else:
         if args.pipeline is None:
             raise EngineError("give PIPELINE to run, or --resume EXECUTION_ID")
@@ -168,10 +168,12 @@ def run_compiled(
     )
 
 
-def _recompiled(execution_id: str, options: Any) -> Any:
+def _recompiled(execution_id: str, options: Any) -> tuple[Any, str]:
     """For an execution of a sagepipe pipeline: its recorded pipeline compiled again (code is
-    read afresh, so a fixed script is picked up); ``None`` for a definition run as it is."""
+    read afresh, so a fixed script is picked up) and its region; ``None`` and the default
+    region for a definition run as it is."""
     from sagepipe.cli.local_compile import compile_for_local
+    from sagepipe.local.requests import DEFAULT_REGION
     from sagepipe.local.store import RunStore
     from sagepipe.pipeline import Pipeline
     from sagepipe.storage import get_storage, sagepipe_home
@@ -183,10 +185,11 @@ def _recompiled(execution_id: str, options: Any) -> Any:
     finally:
         store.close()
     if record.definition_json is None or not record.ir_json:
-        return None
+        return None, DEFAULT_REGION
     pipeline = Pipeline.from_json(record.ir_json, Path(record.root))
     storage = get_storage("s3" if record.storage == "s3" else "local", home)
-    return compile_for_local(pipeline, storage)[1]
+    compiled, definition = compile_for_local(pipeline, storage)
+    return definition, compiled.target.region
 
 
 def _finish(outcome: ExecutionOutcome) -> int:

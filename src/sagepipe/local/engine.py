@@ -133,6 +133,7 @@ def resume_execution(
     options: RunOptions | None = None,
     reporter: Reporter | None = None,
     definition: Definition | None = None,
+    region: str = DEFAULT_REGION,
 ) -> ExecutionOutcome:
     """Run again the failed, stopped and not-run steps of an execution (same id; the
     outputs and properties of its succeeded steps are kept, and so are its parameters).
@@ -144,6 +145,7 @@ def resume_execution(
         definition: The definition to run instead of the recorded one, with the same steps
             (``sagepipe run --resume`` compiles a sagepipe pipeline again, so fixed code gets
             new bundles); it is recorded.
+        region: The execution's region (as :func:`run_definition` was given it).
 
     Raises:
         ExecutionNotFoundError: if there is no such execution.
@@ -183,7 +185,9 @@ def resume_execution(
     _mark_resumed(store, execution_id)
     if definition is not None:
         store.update_execution(execution_id, definition_json=definition_text(definition))
-    identity = ExecutionIdentity(record.pipeline_name, record.execution_id, record.start_time)
+    identity = ExecutionIdentity(
+        record.pipeline_name, record.execution_id, record.start_time, region
+    )
     return _run(runnable, record, identity, store, storage, options, home, reporter, done)
 
 
