@@ -189,10 +189,12 @@ def _algorithm_problems(step: str, algorithm: Any) -> list[str]:
         problems.append(problem)
     elif isinstance(image, str):
         runtime = local_runtime(image)
-        if runtime is not None and runtime.kind != "pytorch-training":
+        # SageMaker's scikit-learn image runs the same training toolkit (the SDK's model
+        # repack step is a training job on it); an inference image trains nothing.
+        if runtime is not None and runtime.kind not in ("pytorch-training", "sklearn"):
             problems.append(
                 f"{where}.TrainingImage {image!r} is a {runtime.kind} image; a training job "
-                "runs locally on a pytorch-training image"
+                "runs locally on a pytorch-training or scikit-learn image"
             )
     for key in ("ContainerEntrypoint", "ContainerArguments"):
         if key in algorithm:
