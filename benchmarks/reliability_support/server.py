@@ -25,9 +25,10 @@ for _path in (_ROOT, _ROOT / "benchmarks"):
 
 from serving_support import procs  # noqa: E402
 from serving_support.loadgen import generator_name, run_load  # noqa: E402
-from tests.reliability.bad_requests import CORPUS, SERVER_ENV, send, write_model  # noqa: E402
+from tests.reliability.bad_requests import CORPUS, SERVER_ENV, send  # noqa: E402
 from tests.reliability.connections import established  # noqa: E402
 from tests.reliability.server_process import ServerProcess, serve  # noqa: E402
+from tests.serving.support import write_linear  # noqa: E402
 
 BODY = b"[[1.0, 2.0]]"
 JSON = "application/json"
@@ -192,7 +193,7 @@ def _corpus(model: Path) -> tuple[list[str], int]:
 def measure(*, quick: bool = False) -> str:
     """Run the server measurements and return them as a Markdown section."""
     with tempfile.TemporaryDirectory(prefix="sagepipe-reliability-") as tmp:
-        model = write_model(Path(tmp) / "model")
+        model = write_linear(Path(tmp) / "model")
         load_rows = _load_and_soak(model, quick)
         kill_rows = _killed_worker(model, quick)
         corpus_rows, unexpected = _corpus(model)

@@ -2,7 +2,8 @@
 
 Each :class:`BadRequest` is sent on its own connection to a server started with
 :data:`SERVER_ENV` (one worker, a 1 MB payload limit, a 1 s request read timeout) serving
-the TorchScript model :func:`write_model` writes (``y = x0 + 2*x1 + 0.5``, two inputs).
+the TorchScript model ``tests.serving.support.write_linear`` writes
+(``y = x0 + 2*x1 + 0.5``, two inputs).
 :func:`send` returns the responses read back; the expected ones are the statuses of the
 requests before it on the connection (pipelining) followed by one of ``expected``.
 
@@ -18,7 +19,6 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 #: The environment of the server the corpus is sent to.
 SERVER_ENV = {
@@ -303,23 +303,6 @@ CORPUS: tuple[BadRequest, ...] = (
     BadRequest("NUL bytes", b"\x00" * 256, (400,)),
     BadRequest("random binary", bytes(range(256)) * 4, (400,)),
 )
-
-
-def write_model(model_dir: Path) -> Path:
-    """``model.pt``: TorchScript Linear(2 -> 1), y = x0 + 2*x1 + 0.5, for the corpus server."""
-    import warnings
-
-    import torch
-
-    model_dir.mkdir(parents=True, exist_ok=True)
-    layer = torch.nn.Linear(2, 1)
-    with torch.no_grad():
-        layer.weight.copy_(torch.tensor([[1.0, 2.0]]))
-        layer.bias.fill_(0.5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(torch.jit.script(layer), str(model_dir / "model.pt"))
-    return model_dir
 
 
 _STATUS = re.compile(rb"HTTP/1\.[01] (\d{3})")

@@ -9,8 +9,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from tests.serving.support import write_linear
 
-from .bad_requests import CORPUS, SERVER_ENV, BadRequest, send, write_model
+from .bad_requests import CORPUS, SERVER_ENV, BadRequest, send
 from .server_process import ServerProcess, serve
 
 pytestmark = pytest.mark.slow
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    model = write_model(tmp_path_factory.mktemp("corpus") / "model")
+    model = write_linear(tmp_path_factory.mktemp("corpus") / "model")
     with serve(model, env=SERVER_ENV) as running:
         running.wait_healthy()
         yield running

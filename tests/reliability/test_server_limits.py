@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.serving.support import SLOW_HANDLERS, write_code, write_linear
 
-from .bad_requests import write_model
 from .connections import established, rss_bytes
 from .server_process import serve
 
@@ -28,10 +28,12 @@ pytestmark = pytest.mark.slow
 
 BODY = b"[[1.0, 2.0]]"
 
+JSON_HEADERS = {"Content-Type": "application/json"}
+
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_model(tmp_path_factory.mktemp("limits") / "model")
+    return write_linear(tmp_path_factory.mktemp("limits") / "model")
 
 
 def _head(extra_bytes: int) -> bytes:
@@ -64,7 +66,7 @@ def _closed_by_server(sock: socket.socket, within: float) -> bool:
 
 
 def _invoke(connection: http.client.HTTPConnection) -> int:
-    connection.request("POST", "/invocations", BODY, {"Content-Type": "application/json"})
+    connection.request("POST", "/invocations", BODY, JSON_HEADERS)
     response = connection.getresponse()
     response.read()
     return response.status
@@ -145,12 +147,11 @@ def test_idle_connections_close_after_the_keep_alive_timeout(model: Path) -> Non
 def test_a_busy_connection_is_not_closed_as_idle(tmp_path: Path) -> None:
     # A request whose handler runs longer than the idle timeout is still answered.
     model = tmp_path / "slow"
-    (model / "code").mkdir(parents=True)
-    (model / "code" / "inference.py").write_text(SLOW_HANDLERS)
+    write_code(model, SLOW_HANDLERS)
     env = {"SAGEPIPE_KEEP_ALIVE_TIMEOUT": "1"}
     with serve(model, env=env) as server:
         server.wait_healthy()
-        status, body = server.request("POST", "/invocations", b'{"sleep": 2.5}')
+        status, _, body = server.request("POST", "/invocations", b'{"sleep": 2.5}', JSON_HEADERS)
         assert (status, json.loads(body)) == (200, {"sleep": 2.5})
 
 
@@ -196,7 +197,7 @@ def test_ping_answers_with_more_idle_connections_than_the_open_files_limit(
                 sockets.append(socket.create_connection(("127.0.0.1", server.port), timeout=10))
             for _ in range(5):
                 assert server.ping() == 200
-            status, _ = server.request("POST", "/invocations", BODY)
+            status, _, _ = server.request("POST", "/invocations", BODY, JSON_HEADERS)
             assert status == 200
         finally:
             for sock in sockets:
@@ -273,35 +274,11 @@ def test_keep_alive_load_returns_to_a_restarted_worker(model: Path) -> None:
 # ------------------------------------------------------------------------------ timeouts
 
 
-SLOW_HANDLERS = """
-import json
-import time
-
-
-def model_fn(model_dir):
-    return "model"
-
-
-def input_fn(request_body, content_type):
-    return json.loads(request_body)
-
-
-def predict_fn(data, model):
-    time.sleep(data.get("sleep", 0))
-    return data
-
-
-def output_fn(prediction, accept):
-    return json.dumps(prediction)
-"""
-
-
 def test_with_one_worker_a_timed_out_handler_never_leaves_the_port_without_listener(
     tmp_path: Path,
 ) -> None:
     model = tmp_path / "slow"
-    (model / "code").mkdir(parents=True)
-    (model / "code" / "inference.py").write_text(SLOW_HANDLERS)
+    write_code(model, SLOW_HANDLERS)
     env = {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "1"}
     with serve(model, env=env) as server:
         server.wait_healthy()
@@ -312,7 +289,9 @@ def test_with_one_worker_a_timed_out_handler_never_leaves_the_port_without_liste
         def probe() -> None:
             while not stop.is_set():
                 try:
-                    answers.append(server.request("POST", "/invocations", b'{"sleep": 0}')[0])
+                    answers.append(
+                        server.request("POST", "/invocations", b'{"sleep": 0}', JSON_HEADERS)[0]
+                    )
                 except (OSError, http.client.HTTPException) as exc:
                     answers.append(type(exc).__name__)
                 time.sleep(0.005)
@@ -320,7 +299,9 @@ def test_with_one_worker_a_timed_out_handler_never_leaves_the_port_without_liste
         thread = threading.Thread(target=probe)
         thread.start()
         try:
-            status, _ = server.request("POST", "/invocations", b'{"sleep": 30}', timeout=30)
+            status, _, _ = server.request(
+                "POST", "/invocations", b'{"sleep": 30}', JSON_HEADERS, timeout=30
+            )
             assert status == 504
             _wait_for(lambda: stuck not in server.worker_pids() and len(server.worker_pids()) == 1)
             server.wait_healthy()

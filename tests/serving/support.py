@@ -24,6 +24,30 @@ LINEAR_WEIGHTS = [[1.0, 2.0]]
 LINEAR_BIAS = [0.5]
 
 
+# Handlers that sleep for the request's "sleep" seconds: for timeouts and busy connections.
+SLOW_HANDLERS = """
+    import json
+    import time
+
+
+    def model_fn(model_dir):
+        return "model"
+
+
+    def input_fn(request_body, content_type):
+        return json.loads(request_body)
+
+
+    def predict_fn(data, model):
+        time.sleep(data.get("sleep", 0))
+        return data
+
+
+    def output_fn(prediction, accept):
+        return json.dumps(prediction)
+"""
+
+
 def save_script(module: Any, path: Path) -> None:
     """``torch.jit.save(torch.jit.script(module))`` without its deprecation warnings."""
     import torch

@@ -13,36 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from .support import Server, json_body, running_server, write_code
+from .support import SLOW_HANDLERS, Server, json_body, running_server, write_code
 
 pytestmark = pytest.mark.slow
-
-SLOW = """
-    import json
-    import time
-
-
-    def model_fn(model_dir):
-        return "model"
-
-
-    def input_fn(request_body, content_type):
-        return json.loads(request_body)
-
-
-    def predict_fn(data, model):
-        time.sleep(data.get("sleep", 0))
-        return data
-
-
-    def output_fn(prediction, accept):
-        return json.dumps(prediction)
-"""
 
 
 def slow_model(tmp_path: Path) -> Path:
     model = tmp_path / "model"
-    write_code(model, SLOW)
+    write_code(model, SLOW_HANDLERS)
     return model
 
 
