@@ -14,6 +14,8 @@ from sagepipe.config import (
     ModelHyperparameters,
     PyTorchTrainingConfig,
 )
+from sagepipe.config.training import TrainingChannel
+from sagepipe.expressions import ParameterInteger, ParameterString
 
 CODE = Path(__file__).parent.parent / "resources" / "code"
 
@@ -140,7 +142,54 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({"metric_definitions": [{"Name": "a", "Regex": "a=.*"}]}, "Regex", "one capture group"),
     ({"metric_definitions": [{"Name": "a", "Regex": "a=(["}]}, "Regex", "does not compile"),
     ({"metric_definitions": [{"Name": "", "Regex": "(a)"}]}, "Name", "at least 1 character"),
-    ({"hyperparameters": {"id_name": "x"}}, "hyperparameters.label_name", "required field"),
+    (
+        {"hyperparameters": {"id_name": "x"}, "hyperparameters_type": "ModelHyperparameters"},
+        "hyperparameters.ModelHyperparameters.label_name",
+        "required field",
+    ),
+    (
+        {"hyperparameters": {"a": 1}, "hyperparameters_type": "TabularHyperparameters"},
+        "(config)",
+        "hyperparameters_type 'TabularHyperparameters' is unknown",
+    ),
+    (
+        {"hyperparameters_type": "ModelHyperparameters"},
+        "(config)",
+        "needs hyperparameters: a mapping",
+    ),
+    (
+        {"hyperparameters": {"sagemaker_program": "x.py"}},
+        "hyperparameters.free-form",
+        "names starting with 'sagemaker_' are set by sagepipe",
+    ),
+    ({"hyperparameters": {"": 1}}, "hyperparameters.free-form", "non-empty strings"),
+    ({"hyperparameters": {"lr": float("inf")}}, "hyperparameters.free-form", "not a JSON number"),
+    ({"hyperparameters": {"when": Path("/x")}}, "hyperparameters.free-form", "not a JSON value"),
+    (
+        {"hyperparameters": {"blob": "x" * 2600}},
+        "hyperparameters.free-form",
+        "SageMaker allows 2500",
+    ),
+    (
+        {"hyperparameters": {"layers": [ParameterInteger("Layers", 2)]}},
+        "hyperparameters.free-form",
+        "must be a whole value",
+    ),
+    ({"channels": [{"name": "train data"}]}, "channels.0.name", "not a valid channel name"),
+    ({"channels": [{"name": "x" * 65}]}, "channels.0.name", "not a valid channel name"),
+    ({"channels": [{"name": ""}]}, "channels.0.name", "not a valid channel name"),
+    (
+        {"channels": [{"name": "train"}, {"name": "train"}]},
+        "(config)",
+        "channels repeat the names ['train']",
+    ),
+    (
+        {"channels": [{"name": f"c{i}"} for i in range(21)]},
+        "(config)",
+        "accepts at most 20",
+    ),
+    ({"channels": [{"name": "train", "input_mode": "Pipe"}]}, "channels.0.input_mode", "File"),
+    ({"channels": [{"name": "train", "sorce": "s3://b/x"}]}, "channels.0.sorce", "did you mean"),
     ({"trainning_entry_point": "x.py"}, "trainning_entry_point", "did you mean"),
 ]
 
@@ -167,3 +216,89 @@ def test_relative_source_dir_is_resolved_against_the_base_dir_context() -> None:
         context={"base_dir": str(CODE.parent)},
     )
     assert config.source_dir == str(CODE.resolve())
+
+
+# --- free-form and typed hyperparameters ---------------------------------------------------
+
+
+TABULAR = {"id_name": "id", "label_name": "y", "full_field_list": ["id", "y", "x"]}
+
+
+def test_a_mapping_is_free_form_even_with_the_typed_keys() -> None:
+    config = make(hyperparameters={**TABULAR, "my_flag": True})
+    assert config.hyperparameters == {**TABULAR, "my_flag": True}
+    assert config.hyperparameters_type is None
+    assert config.ir_dump()["hyperparameters"] == {**TABULAR, "my_flag": True}
+
+
+def test_free_form_values_may_be_any_json_or_a_whole_parameter() -> None:
+    epochs = ParameterInteger("Epochs", 3)
+    values = {"lr": 0.01, "layers": [64, 32], "opts": {"beta": 0.9}, "name": "x", "off": None}
+    config = make(hyperparameters={**values, "epochs": epochs})
+    assert config.parameters() == (epochs,)
+    assert config.ir_dump()["hyperparameters"] == {
+        **values,
+        "epochs": {"Get": "Parameters.Epochs"},
+    }
+
+
+def test_an_instance_is_typed_and_names_its_type() -> None:
+    hyperparameters = ModelHyperparameters(**TABULAR, tab_field_list=["x"], epochs=4)
+    config = make(hyperparameters=hyperparameters)
+    assert config.hyperparameters is hyperparameters
+    assert config.hyperparameters_type == "ModelHyperparameters"
+
+
+def test_a_subclass_instance_keeps_its_class_and_fields() -> None:
+    class Wider(ModelHyperparameters):
+        width: int = 8
+
+    config = make(hyperparameters=Wider(**TABULAR, width=16))
+    assert type(config.hyperparameters) is Wider
+    assert config.hyperparameters_type == "Wider"
+    assert config.ir_dump()["hyperparameters"] == {**TABULAR, "width": 16}
+
+
+def test_typed_passes_only_the_fields_the_user_set() -> None:
+    epochs = ParameterInteger("Epochs", 3)
+    config = make(hyperparameters=ModelHyperparameters(**TABULAR, dropout=0.1, epochs=epochs))
+    dumped = config.ir_dump()["hyperparameters"]
+    # dropout is set to its default value: set, so passed; epochs stays the parameter.
+    assert dumped == {**TABULAR, "dropout": 0.1, "epochs": {"Get": "Parameters.Epochs"}}
+    assert config.parameters() == (epochs,)
+
+
+def test_hyperparameters_type_validates_a_mapping_as_typed() -> None:
+    config = make(hyperparameters=TABULAR, hyperparameters_type="ModelHyperparameters")
+    assert type(config.hyperparameters) is ModelHyperparameters
+    assert config == make(hyperparameters=ModelHyperparameters(**TABULAR))
+
+
+def test_hyperparameters_type_must_match_an_instance() -> None:
+    with pytest.raises(ConfigValidationError, match="drop hyperparameters_type"):
+        make(hyperparameters=ModelHyperparameters(**TABULAR), hyperparameters_type="Other")
+
+
+# --- channels ------------------------------------------------------------------------------
+
+
+def test_channels_default_to_none_the_seed_data_channel() -> None:
+    assert make().channels == []
+
+
+def test_channel_sources_and_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = ParameterString("TrainData", "s3://bucket/train/")
+    config = make(
+        channels=[
+            TrainingChannel(name="train", source=source, content_type="text/csv"),
+            {"name": "validation", "source": "val", "input_mode": "FastFile"},
+            {"name": "test.v2", "distribution": "ShardedByS3Key"},
+        ]
+    )
+    train, validation, test = config.channels
+    assert train.source == "s3://bucket/train/"
+    assert train.parameter_bindings == {"source": source}
+    assert validation.source == str(tmp_path / "val")  # relative: from the working directory
+    assert test.source is None
+    assert config.parameters() == (source,)

@@ -9,7 +9,7 @@ from sagepipe.config.packaging import PackagingConfig
 from sagepipe.config.payload import PayloadConfig
 from sagepipe.config.processing import ProcessingConfig, ProcessingInput, ProcessingOutput
 from sagepipe.config.registration import RegistrationConfig
-from sagepipe.config.training import MetricDefinition, PyTorchTrainingConfig
+from sagepipe.config.training import MetricDefinition, PyTorchTrainingConfig, TrainingChannel
 from sagepipe.config.transform import BatchTransformConfig
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "PyTorchTrainingConfig",
     "PytorchModelCreationConfig",
     "RegistrationConfig",
+    "TrainingChannel",
 ]

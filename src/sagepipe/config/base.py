@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from sagepipe.config.messages import format_validation_error
-from sagepipe.expressions import JsonValue, Parameter
+from sagepipe.expressions import JsonValue, Parameter, parameters_in, to_json
 
 
 class ConfigModel(BaseModel):
@@ -31,6 +31,10 @@ class ConfigModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    #: Whether a config file keeps the fields set explicitly rather than the non-default
+    #: ones (the difference matters where only set fields reach a script).
+    dump_set_fields: ClassVar[bool] = False
 
     _parameter_bindings: dict[str, Parameter] = PrivateAttr(default_factory=dict)
 
@@ -74,6 +78,8 @@ class ConfigModel(BaseModel):
             for item in items:
                 if isinstance(item, ConfigModel):
                     found.extend(item.parameters())
+            if isinstance(value, dict):
+                found.extend(parameters_in(value))  # parameters inside a free-form mapping
         return tuple(found)
 
     def ir_dump(self, exclude: frozenset[str] = frozenset()) -> dict[str, JsonValue]:
@@ -89,6 +95,8 @@ class ConfigModel(BaseModel):
                 out[name] = value.ir_dump()
             elif isinstance(value, list) and any(isinstance(v, ConfigModel) for v in value):
                 out[name] = [v.ir_dump() if isinstance(v, ConfigModel) else v for v in value]
+            elif isinstance(value, dict) and parameters_in(value):
+                out[name] = to_json(value)
             else:
                 out[name] = _json(self, name)
         return out

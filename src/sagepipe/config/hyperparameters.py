@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
 from sagepipe.config.base import ConfigModel
 from sagepipe.errors import ConfigError
+from sagepipe.expressions import JsonValue, Parameter
 
 
 class ModelHyperparameters(ConfigModel):
@@ -30,6 +33,8 @@ class ModelHyperparameters(ConfigModel):
         num_classes: Number of label classes; 2 for binary classification.
         seed: Random seed for reproducible training.
     """
+
+    dump_set_fields: ClassVar[bool] = True
 
     id_name: str
     label_name: str
@@ -98,3 +103,79 @@ class ModelHyperparameters(ConfigModel):
                         f"{field.annotation} value"
                     ) from None
         return cls(**parsed)
+
+    def ir_dump(self, exclude: frozenset[str] = frozenset()) -> dict[str, JsonValue]:
+        """Only the fields the user set (``model_dump(exclude_unset=True)``): the job passes
+        exactly those to the script, whose own defaults cover the rest."""
+        unset = frozenset(type(self).model_fields) - self.model_fields_set
+        return super().ir_dump(exclude=exclude | unset)
+
+
+# --- free-form hyperparameters --------------------------------------------------------------
+
+#: The SageMaker SDK and the training toolkit own hyperparameters named ``sagemaker_*``.
+RESERVED_PREFIX = "sagemaker_"
+#: CreateTrainingJob's limits (botocore: HyperParameters key 256, value 2500 characters).
+MAX_NAME_LENGTH = 256
+MAX_VALUE_LENGTH = 2500
+
+
+def check_free_form(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a free-form mapping of hyperparameters (any JSON value, or a pipeline
+    parameter as a whole value) and return it as a plain dict.
+
+    Raises:
+        ValueError: A name is empty, too long or reserved (``sagemaker_*``), or a value is not
+            JSON (or is a parameter nested inside a list or dict, or is too long once encoded).
+    """
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"hyperparameter names must be non-empty strings, got {name!r}")
+        if len(name) > MAX_NAME_LENGTH:
+            raise ValueError(
+                f"hyperparameter name {name[:40]!r}... is over {MAX_NAME_LENGTH} chars"
+            )
+        if name.startswith(RESERVED_PREFIX):
+            raise ValueError(
+                f"hyperparameter {name!r}: names starting with {RESERVED_PREFIX!r} are set by "
+                "sagepipe (entry point, code, region, distribution); rename it"
+            )
+        if not isinstance(value, Parameter):
+            _check_json(name, value)
+            encoded = json.dumps(value)
+            if len(encoded) > MAX_VALUE_LENGTH:
+                raise ValueError(
+                    f"hyperparameter {name!r} is {len(encoded)} characters once JSON-encoded; "
+                    f"SageMaker allows {MAX_VALUE_LENGTH} (pass large values in a channel)"
+                )
+        checked[name] = value
+    return checked
+
+
+def _check_json(where: str, value: Any) -> None:
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"hyperparameter {where}: {value} is not a JSON number")
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(f"{where}[{index}]", item)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"hyperparameter {where}: key {key!r} is not a string")
+            _check_json(f"{where}.{key}", item)
+        return
+    if isinstance(value, Parameter):
+        raise ValueError(
+            f"hyperparameter {where}: a pipeline parameter must be a whole value "
+            f"(name: {{Get: Parameters.{value.name}}}), not inside a list or mapping"
+        )
+    raise ValueError(
+        f"hyperparameter {where}: {type(value).__name__} {value!r} is not a JSON value "
+        "(strings, numbers, booleans, null, lists, mappings)"
+    )

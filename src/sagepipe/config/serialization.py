@@ -17,7 +17,7 @@ from typing import Any
 from sagepipe.config.base import ConfigModel, is_s3_uri
 from sagepipe.config.messages import ConfigValidationError
 from sagepipe.errors import ConfigFileError, did_you_mean
-from sagepipe.expressions import JsonValue, Parameter
+from sagepipe.expressions import JsonValue, Parameter, parameters_in, to_json
 
 # Fields that hold local paths (a string or a list of strings), in any config.
 PATH_FIELDS: frozenset[str] = frozenset({"source_dir", "dependencies"})
@@ -69,6 +69,10 @@ def dump_field(model: ConfigModel, name: str, base_dir: Path, table: ParameterTa
         return dump_model(value, base_dir, table)
     if isinstance(value, list) and any(isinstance(item, ConfigModel) for item in value):
         return [dump_model(item, base_dir, table) for item in value]
+    if isinstance(value, dict) and parameters_in(value):
+        for parameter in parameters_in(value):  # a free-form mapping's parameter values
+            table.add(parameter)
+        return to_json(value)
     dumped = model.model_dump(mode="json", include={name})[name]
     if name in PATH_FIELDS:
         return _relative(dumped, base_dir)
@@ -78,11 +82,15 @@ def dump_field(model: ConfigModel, name: str, base_dir: Path, table: ParameterTa
 def dump_model(
     model: ConfigModel, base_dir: Path, table: ParameterTable, skip: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """The non-default fields of ``model`` (except ``skip``), in field order."""
+    """The non-default fields of ``model`` (except ``skip``), in field order; for a model that
+    passes only its set fields on (:attr:`ConfigModel.dump_set_fields`), the set ones."""
     return {
         name: dump_field(model, name, base_dir, table)
         for name in type(model).model_fields
-        if name not in skip and not is_default(model, name)
+        if name not in skip
+        and (
+            name in model.model_fields_set if model.dump_set_fields else not is_default(model, name)
+        )
     }
 
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sagepipe.config.base import (
     BasePipelineConfig,
@@ -18,7 +28,7 @@ from sagepipe.config.base import (
     is_s3_uri,
     resolve_local_dir,
 )
-from sagepipe.config.hyperparameters import ModelHyperparameters
+from sagepipe.config.hyperparameters import ModelHyperparameters, check_free_form
 
 _NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
@@ -51,10 +61,94 @@ class MetricDefinition(ConfigModel):
         return value
 
 
+# SageMaker's Channel.ChannelName rule.
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
+#: CreateTrainingJob accepts at most this many channels (InputDataConfig).
+MAX_CHANNELS = 20
+#: The ``hyperparameters_type`` a config file may name (subclasses: Python API only).
+HYPERPARAMETER_TYPES: dict[str, type[ModelHyperparameters]] = {
+    "ModelHyperparameters": ModelHyperparameters
+}
+
+
+class TrainingChannel(ConfigModel):
+    """One named input channel of the training job (SageMaker's ``Channel``).
+
+    The script finds it in ``SM_CHANNEL_<NAME>`` (``/opt/ml/input/data/<name>``); ``SM_CHANNELS``
+    lists every channel.
+
+    Attributes:
+        name: Channel name (letters, digits, ``.``, ``-``, ``_``; at most 64); also the step's
+            input name for wiring.
+        source: ``s3://`` URI, ``file://`` URI or local path (a relative path is read from the
+            config file's directory, else the working directory), or a pipeline parameter;
+            ``None`` means the channel is wired from a predecessor's output of the same name or
+            given in the pipeline's inputs.
+        content_type: MIME type of the data (``ContentType``), passed to the script in
+            ``SM_INPUT_DATA_CONFIG``.
+        input_mode: ``File`` or ``FastFile``; default the job's ``File``.
+        distribution: ``FullyReplicated`` (default) or ``ShardedByS3Key`` across instances.
+    """
+
+    name: str
+    source: str | None = None
+    content_type: str | None = Field(default=None, min_length=1, max_length=256)
+    input_mode: Literal["File", "FastFile"] | None = None
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _CHANNEL_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid channel name (1-64 letters, digits, '.', '-', '_')"
+            )
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _resolve_local_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Absolute once, here: compile (which uploads it) and the local engine read the same
+        # directory from anywhere.
+        if value is None or "://" in value:
+            return value
+        return resolve_local_dir(value, info)
+
+
+class _TypedMapping(dict[str, Any]):
+    """A mapping that ``hyperparameters_type`` says is to be validated as typed."""
+
+
+def _hyperparameters_kind(value: Any) -> str:
+    # The tags name the branch in error locations: hyperparameters.free-form: ...
+    typed = isinstance(value, (ModelHyperparameters, _TypedMapping))
+    return "ModelHyperparameters" if typed else "free-form"
+
+
+def _free_form(value: dict[str, Any]) -> dict[str, Any]:
+    return check_free_form(value)
+
+
+# Typed or free-form is decided by what is given, never by the keys: a ModelHyperparameters
+# instance (Python) or a mapping with hyperparameters_type set (file) is typed; any other
+# mapping is free-form.
+Hyperparameters = Annotated[
+    Annotated[ModelHyperparameters, Tag("ModelHyperparameters")]
+    | Annotated[dict[str, Any], AfterValidator(_free_form), Tag("free-form")],
+    Discriminator(_hyperparameters_kind),
+]
+
+
 class PyTorchTrainingConfig(BasePipelineConfig):
     """A PyTorch training job (SageMaker's PyTorch estimator).
 
-    The job has one input channel, ``data``, holding ``train/``, ``val/`` and ``test/``.
+    Inputs: the named ``channels``; without any, one channel ``data`` (the step's
+    ``input_path`` input) holding ``train/``, ``val/`` and ``test/`` (the seed's layout).
+
+    Hyperparameters are either free-form (a mapping of JSON values, each value or a whole
+    value a pipeline parameter) or typed (a :class:`ModelHyperparameters` instance, or a
+    subclass; in a config file, ``hyperparameters_type: ModelHyperparameters``). Only what is
+    set reaches the script: every free-form key; a typed instance's fields given explicitly.
 
     Attributes:
         training_instance_type: SageMaker instance type; default ``ml.g5.12xlarge``.
@@ -64,7 +158,12 @@ class PyTorchTrainingConfig(BasePipelineConfig):
         source_dir: Directory with the entry point (local path or ``s3://``); required.
         framework_version: PyTorch version of the container; required.
         py_version: Python version of the container; required.
-        hyperparameters: Passed to the script as ``--name value`` arguments.
+        hyperparameters: Passed to the script as ``--name value`` arguments (each value
+            JSON-encoded in the request, decoded by the training toolkit).
+        hyperparameters_type: ``ModelHyperparameters`` to validate a mapping as the typed
+            seed hyperparameters; set from the instance when one is given; ``None``:
+            free-form.
+        channels: Named input channels; empty means the one ``data`` channel.
         env: Extra environment variables of the job.
         metric_definitions: Regexes that capture metrics from the log.
         distribution: ``torch_distributed`` or ``pytorchddp`` to launch with torchrun.
@@ -85,7 +184,9 @@ class PyTorchTrainingConfig(BasePipelineConfig):
     source_dir: str
     framework_version: FrameworkVersion
     py_version: PyVersion
-    hyperparameters: ModelHyperparameters | None = None
+    hyperparameters: Hyperparameters | None = None
+    hyperparameters_type: str | None = None
+    channels: list[TrainingChannel] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     metric_definitions: list[MetricDefinition] = Field(
         default_factory=lambda: [MetricDefinition(**m) for m in default_metric_definitions()]
@@ -97,6 +198,34 @@ class PyTorchTrainingConfig(BasePipelineConfig):
     output_path: S3Uri | None = None
     image_uri: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _hyperparameters_type(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kind, values = data.get("hyperparameters_type"), data.get("hyperparameters")
+        if isinstance(values, ModelHyperparameters):
+            name = type(values).__name__
+            if kind is not None and kind != name:
+                raise ValueError(
+                    f"hyperparameters_type is {kind!r} but hyperparameters is a {name}; "
+                    "drop hyperparameters_type (the instance says its type)"
+                )
+            return {**data, "hyperparameters_type": name}
+        if kind is None:
+            return data
+        if kind not in HYPERPARAMETER_TYPES:
+            raise ValueError(
+                f"hyperparameters_type {kind!r} is unknown; a file can name "
+                f"{', '.join(HYPERPARAMETER_TYPES)} (or leave it out for free-form "
+                "hyperparameters); pass an instance for a subclass (Python API)"
+            )
+        if not isinstance(values, Mapping):
+            raise ValueError(
+                f"hyperparameters_type {kind!r} needs hyperparameters: a mapping of its fields"
+            )
+        return {**data, "hyperparameters": _TypedMapping(values)}
+
     @field_validator("source_dir")
     @classmethod
     def _resolve_source_dir(cls, value: str, info: ValidationInfo) -> str:
@@ -106,9 +235,17 @@ class PyTorchTrainingConfig(BasePipelineConfig):
 
     @model_validator(mode="after")
     def _check(self) -> PyTorchTrainingConfig:
-        check_entry_point(self.source_dir, self.training_entry_point, "training_entry_point")
-        names = [m.Name for m in self.metric_definitions]
+        names = [c.name for c in self.channels]
         repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"channels repeat the names {repeated}")
+        if len(names) > MAX_CHANNELS:
+            raise ValueError(
+                f"{len(names)} channels; CreateTrainingJob accepts at most {MAX_CHANNELS}"
+            )
+        check_entry_point(self.source_dir, self.training_entry_point, "training_entry_point")
+        metrics = [m.Name for m in self.metric_definitions]
+        repeated = sorted({n for n in metrics if metrics.count(n) > 1})
         if repeated:
             raise ValueError(f"metric_definitions repeat the names {repeated}")
         if self.processes_per_host is not None and self.distribution is None:

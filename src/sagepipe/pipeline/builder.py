@@ -57,6 +57,11 @@ class StepBuilder:
     def code(self) -> CodeRef | None:
         return None
 
+    def configured_inputs(self) -> dict[str, Any]:
+        """Inputs whose source the config itself names (a URI, a path or a parameter), by
+        logical name; explicit inputs given to :meth:`create_step` override them."""
+        return {}
+
     def config_json(self) -> dict[str, Any]:
         data = self.config.ir_dump(exclude=self.code_fields)
         if self.role is not None:
@@ -92,7 +97,7 @@ class StepBuilder:
                 raise PipelineDefinitionError(
                     f"step {step_name!r}: dependencies must be steps, got {dependency!r}"
                 )
-        explicit = {**(inputs or {}), **named_inputs}
+        explicit = {**self.configured_inputs(), **(inputs or {}), **named_inputs}
         specification = self.specification()
         bindings = resolve_inputs(step_name, specification, dependencies, explicit)
         referenced = step_names(list(explicit.values()))

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from sagepipe.config.processing import ProcessingConfig
 from sagepipe.pipeline.builder import StepBuilder
 from sagepipe.pipeline.specification import (
-    DependencySpec,
     OutputSpec,
     ScriptContract,
     StepSpecification,
 )
-from sagepipe.pipeline.step import CodeRef, Step
+from sagepipe.pipeline.step import CodeRef
+from sagepipe.steps.data_inputs import configured_sources, data_dependencies
 
 STEP_TYPE = "ProcessingStep"
-
-# A processing input can read any data another step writes; names decide the wiring.
-DATA_TYPES = (
-    "processing_output",
-    "model_artifacts",
-    "packaged_model",
-    "payload_samples",
-    "transform_output",
-    "training_output",
-)
 
 
 def processing_output_path(name: str) -> str:
@@ -47,10 +36,7 @@ class ProcessingStepBuilder(StepBuilder):
         return StepSpecification(
             step_type=STEP_TYPE,
             kind="Processing",
-            dependencies=tuple(
-                DependencySpec(logical_name=i.name, accepted_types=DATA_TYPES)
-                for i in self.config.inputs
-            ),
+            dependencies=data_dependencies([i.name for i in self.config.inputs]),
             outputs=tuple(
                 OutputSpec(
                     logical_name=o.name,
@@ -74,19 +60,5 @@ class ProcessingStepBuilder(StepBuilder):
             source_dir=self.config.source_dir, entry_point=self.config.processing_entry_point
         )
 
-    def create_step(
-        self,
-        dependencies: Sequence[Step] = (),
-        name: str | None = None,
-        inputs: Mapping[str, Any] | None = None,
-        cache: bool = True,
-        **named_inputs: Any,
-    ) -> Step:
-        # A source bound to a pipeline parameter stays the parameter (not its default).
-        configured = {
-            i.name: i.parameter_bindings.get("source", i.source)
-            for i in self.config.inputs
-            if i.source is not None
-        }
-        explicit = {**configured, **(inputs or {}), **named_inputs}
-        return super().create_step(dependencies, name=name, inputs=explicit, cache=cache)
+    def configured_inputs(self) -> dict[str, Any]:
+        return configured_sources(self.config.inputs)

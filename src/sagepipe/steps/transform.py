@@ -7,7 +7,7 @@ from typing import ClassVar
 from sagepipe.config.transform import BatchTransformConfig
 from sagepipe.pipeline.builder import StepBuilder
 from sagepipe.pipeline.specification import DependencySpec, OutputSpec, StepSpecification
-from sagepipe.steps.processing import DATA_TYPES
+from sagepipe.steps.data_inputs import DATA_TYPES
 
 STEP_TYPE = "BatchTransformStep"
 

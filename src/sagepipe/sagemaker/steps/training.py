@@ -29,13 +29,18 @@ from sagepipe.sagemaker.training_request import (
     training_hyperparameters,
 )
 
+# TrainingChannel field -> its key in a Channel (or S3DataSource) of the request.
+CHANNEL_OPTIONS = {
+    "content_type": "ContentType",
+    "input_mode": "InputMode",
+    "distribution": "S3DataDistributionType",
+}
+
 
 def compile_training(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     config = step.config
     instance, concrete = instance_type(ctx, step, "training_instance_type")
-    channels = []
-    if "input_path" in step.inputs:
-        channels.append(s3_channel("data", ctx.input_value(step, "input_path")))
+    channels = job_channels(ctx, step)
     arguments = create_training_job_request(
         image=framework_image(ctx, step, "training", concrete),
         hyperparameters=hyperparameters(ctx, step, instance),
@@ -62,6 +67,26 @@ def compile_training(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     return [
         CompiledStep(step.name, "Training", "CreateTrainingJob", arguments, step.name, True, True)
     ]
+
+
+def job_channels(ctx: CompileContext, step: Step) -> list[JsonValue]:
+    """``InputDataConfig``: the configured channels in order, or the seed's one ``data``
+    channel (the ``input_path`` input)."""
+    configured = step.config.get("channels") or []
+    if not configured:
+        if "input_path" not in step.inputs:
+            return []
+        return [s3_channel("data", ctx.input_value(step, "input_path"))]
+    channels: list[JsonValue] = []
+    for channel in configured:
+        options = {
+            key: channel[field]
+            for field, key in CHANNEL_OPTIONS.items()
+            if channel.get(field) is not None
+        }
+        name = channel["name"]
+        channels.append(s3_channel(name, ctx.input_value(step, name), **options))
+    return channels
 
 
 def hyperparameters(ctx: CompileContext, step: Step, instance: JsonValue) -> dict[str, JsonValue]:
