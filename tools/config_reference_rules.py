@@ -31,13 +31,31 @@ RULES: dict[str, tuple[str, ...]] = {
         "(the first group is the metric value).",
     ),
     "PyTorchTrainingConfig._resolve_source_dir": (_LOCAL_SOURCE_DIR,),
+    "PyTorchTrainingConfig._hyperparameters_type": (
+        "`hyperparameters` is typed when it is a `ModelHyperparameters` instance (Python; "
+        "`hyperparameters_type` is then set to its class name) or when `hyperparameters_type: "
+        "ModelHyperparameters` is given with a mapping (the only type a file can name); any "
+        "other mapping is free-form. The keys never decide.",
+        "Free-form: names non-empty, at most 256 characters, not starting with `sagemaker_` "
+        "(set by sagepipe); values JSON (finite numbers), at most 2500 characters once "
+        "JSON-encoded; a pipeline parameter only as a whole value.",
+        "Typed: only the fields given explicitly are passed to the script.",
+    ),
     "PyTorchTrainingConfig._check": (
+        "Channel names must be unique; at most 20 channels.",
         "A local `source_dir` must be an existing directory that contains `training_entry_point`.",
         "The `Name`s of `metric_definitions` must be unique.",
         "`processes_per_host` may only be set together with `distribution`.",
     ),
     "ProcessingInput._valid_name": ("1-256 letters, digits, `.`, `-` and `_`.",),
     "ProcessingInput._resolve_local_source": (
+        "A local path is made absolute relative to the config file's directory (or to the "
+        "working directory for configs built in Python); `s3://` and `file://` URIs are kept.",
+    ),
+    "TrainingChannel._valid_name": (
+        "1-64 letters, digits, `.`, `-` and `_` (SageMaker's `ChannelName`).",
+    ),
+    "TrainingChannel._resolve_local_source": (
         "A local path is made absolute relative to the config file's directory (or to the "
         "working directory for configs built in Python); `s3://` and `file://` URIs are kept.",
     ),
@@ -116,6 +134,7 @@ TYPE_CHECKS: dict[str, str] = {
     "_check_framework_version": "A framework version such as `2.1.0` (`X.Y` or `X.Y.Z`).",
     "_check_py_version": "A Python version tag such as `py310`.",
     "_check_s3_uri": "An `s3://` URI such as `s3://bucket/prefix`.",
+    "_free_form": "A mapping of names to JSON values (free-form hyperparameters).",
 }
 
 #: Field descriptions for models whose docstring has no ``Attributes:`` entry for a field.

@@ -15,7 +15,7 @@ from typing import Any
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from config_reference_rules import TYPE_CHECKS
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Discriminator, Tag
 from pydantic.fields import FieldInfo
 
 
@@ -84,6 +84,8 @@ def type_text(annotation: Any) -> str:
         return f"{origin.__name__}[{', '.join(type_text(arg) for arg in args)}]"
     if annotation is type(None):
         return "None"
+    if annotation is typing.Any:
+        return "JSON"
     if isinstance(annotation, type):
         return annotation.__name__
     raise TypeError(f"cannot render the type {annotation!r}; teach type_text() about it")
@@ -129,6 +131,8 @@ def constraint_texts(
             yield from constraint_texts(item.metadata, used, subject, unit)
         elif getattr(item, "pattern", None) is not None:
             yield f"{prefix}Must match `{item.pattern}`."
+        elif isinstance(item, (Discriminator, Tag)):
+            continue  # how a union picks its member: the model's rules say it in words
         else:
             raise TypeError(f"cannot describe the constraint {item!r}; teach constraint_texts()")
 

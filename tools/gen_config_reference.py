@@ -43,6 +43,7 @@ from sagepipe.config import (
     ModelHyperparameters,
     ProcessingInput,
     ProcessingOutput,
+    TrainingChannel,
 )
 from sagepipe.config.files import CONFIG_TYPES
 
@@ -52,6 +53,7 @@ NESTED: tuple[type[BaseModel], ...] = (
     ModelHyperparameters,
     ProcessingInput,
     ProcessingOutput,
+    TrainingChannel,
     MetricDefinition,
 )
 _LONG_DEFAULT = 60
@@ -75,7 +77,7 @@ A field of a config, or of a model nested in one (such as `hyperparameters`), ma
 pipeline parameter instead of a value: `ParameterInteger("Epochs", 12)` in Python,
 `{{Get: Parameters.Epochs}}` in a file. The parameter's default is validated like a literal
 value, and the pipeline reads the parameter at run time. Values inside lists and mappings
-cannot be parameters.
+cannot be parameters, except the values of free-form training `hyperparameters`.
 
 Defaults below are shown as in a YAML config file (`null` is Python's `None`). The **Rules**
 column lists what a value must satisfy besides its type; rules that relate several fields

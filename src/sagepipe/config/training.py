@@ -145,8 +145,8 @@ class PyTorchTrainingConfig(BasePipelineConfig):
     Inputs: the named ``channels``; without any, one channel ``data`` (the step's
     ``input_path`` input) holding ``train/``, ``val/`` and ``test/`` (the seed's layout).
 
-    Hyperparameters are either free-form (a mapping of JSON values, each value or a whole
-    value a pipeline parameter) or typed (a :class:`ModelHyperparameters` instance, or a
+    Hyperparameters are either free-form (a mapping of JSON values; a whole value may be a
+    pipeline parameter) or typed (a :class:`ModelHyperparameters` instance, or a
     subclass; in a config file, ``hyperparameters_type: ModelHyperparameters``). Only what is
     set reaches the script: every free-form key; a typed instance's fields given explicitly.
 
