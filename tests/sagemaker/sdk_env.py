@@ -136,7 +136,10 @@ def reference_spec(compiled_definition: dict[str, object]) -> dict[str, object]:
         "input_data": "s3://sagepipe-test-bucket/raw/",
         "hyperparameters": {
             k: v
-            for k, v in ModelHyperparameters(**HYPERPARAMETERS).model_dump().items()
+            # Only the fields set reach the job, as sagepipe compiles typed hyperparameters.
+            for k, v in ModelHyperparameters(**HYPERPARAMETERS)
+            .model_dump(exclude_unset=True)
+            .items()
             if k != "learning_rate"
         },
         "metric_definitions": steps["train"]["Arguments"]["AlgorithmSpecification"][
