@@ -10,6 +10,7 @@ import pytest
 from sagepipe.config import ConfigValidationError, ModelHyperparameters, PyTorchTrainingConfig
 from sagepipe.config.files import load_configs, save_configs
 from sagepipe.config.training import TrainingChannel
+from sagepipe.errors import ConfigFileError
 from sagepipe.expressions import ParameterInteger, ParameterString
 
 TABULAR = {"id_name": "id", "label_name": "y", "full_field_list": ["id", "y", "x"]}
@@ -160,3 +161,18 @@ def test_round_trip_keeps_the_kind_and_the_set_fields(
     assert ("hyperparameters_type: ModelHyperparameters" in text) == typed
     if typed:
         assert "dropout: 0.1" in text  # set to its default value: still written, still passed
+
+
+def test_a_subclass_cannot_be_saved_to_a_file(tmp_path: Path, code: Path) -> None:
+    class Wider(ModelHyperparameters):
+        width: int = 8
+
+    config = PyTorchTrainingConfig(
+        source_dir=str(code),
+        framework_version="2.1.0",
+        py_version="py310",
+        hyperparameters=Wider(**TABULAR, width=16),
+    )
+    with pytest.raises(ConfigFileError, match="step 'train': hyperparameters of type Wider"):
+        save_configs({"train": config}, tmp_path / "out.yaml")
+    assert not (tmp_path / "out.yaml").exists()

@@ -50,7 +50,7 @@ from sagepipe.config.serialization import (
     is_default,
     restore_parameters,
 )
-from sagepipe.config.training import PyTorchTrainingConfig
+from sagepipe.config.training import HYPERPARAMETER_TYPES, PyTorchTrainingConfig
 from sagepipe.config.transform import BatchTransformConfig
 from sagepipe.errors import ConfigFileError, PipelineDefinitionError, did_you_mean
 from sagepipe.expressions import Parameter
@@ -122,6 +122,14 @@ def save_configs(
             raise ConfigFileError(
                 f"step {step!r}: {name} is not a config type a file can hold; known: "
                 f"{', '.join(sorted(known))} (pass config_types= for your own classes)"
+            )
+    for step, config in configs.items():
+        kind = getattr(config, "hyperparameters_type", None)
+        if kind is not None and kind not in HYPERPARAMETER_TYPES:
+            raise ConfigFileError(
+                f"step {step!r}: hyperparameters of type {kind} cannot be read back from a "
+                f"file (a file can name {', '.join(HYPERPARAMETER_TYPES)}); pass them as a "
+                "ModelHyperparameters or as a free-form mapping, or build this config in Python"
             )
     table = ParameterTable()
     for parameter in parameters:
