@@ -80,6 +80,7 @@ class ProcessingStepBuilder(StepBuilder):
         name: str | None = None,
         inputs: Mapping[str, Any] | None = None,
         cache: bool = True,
+        ancestors: Sequence[Step] = (),
         **named_inputs: Any,
     ) -> Step:
         # A source bound to a pipeline parameter stays the parameter (not its default).
@@ -89,4 +90,6 @@ class ProcessingStepBuilder(StepBuilder):
             if i.source is not None
         }
         explicit = {**configured, **(inputs or {}), **named_inputs}
-        return super().create_step(dependencies, name=name, inputs=explicit, cache=cache)
+        return super().create_step(
+            dependencies, name=name, inputs=explicit, cache=cache, ancestors=ancestors
+        )
