@@ -105,6 +105,20 @@ RULES: dict[str, tuple[str, ...]] = {
         "With `hyperparameters` set, every key of `field_defaults` must be a feature field "
         "(in `tab_field_list` or `cat_field_list`).",
     ),
+    "DataLoadingConfig._resolve_local_source": (
+        "Must not be empty. A local path is made absolute relative to the config file's "
+        "directory (or to the working directory for configs built in Python); `s3://` and "
+        "`file://` URIs are kept.",
+    ),
+    "DataLoadingConfig._check_include": ("At least one pattern, none of them empty.",),
+    "TabularPreprocessingConfig._resolve_local_source": (
+        "Must not be empty. A local path is made absolute relative to the config file's "
+        "directory (or to the working directory for configs built in Python); `s3://` and "
+        "`file://` URIs are kept.",
+    ),
+    "TabularPreprocessingConfig._check_fractions": (
+        "`val_fraction` + `test_fraction` must be less than 1 (rows are left for training).",
+    ),
     "RegistrationConfig._group_name": (
         "Must match `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`: letters, digits and hyphens, "
         "starting and ending with a letter or digit.",

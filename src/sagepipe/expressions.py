@@ -174,7 +174,8 @@ class PropertyRef(Expression):
     """A reference to a property of a step's SageMaker response, e.g.
     ``Steps.train.ModelArtifacts.S3ModelArtifacts``.
 
-    Navigation (``ref.ModelArtifacts.S3ModelArtifacts``, ``ref.Outputs["name"]``) is checked
+    Navigation (``ref.ModelArtifacts.S3ModelArtifacts``, ``ref.Outputs["name"]``,
+    ``ref.Outputs[0]``) is checked
     against the step's property shape, so a typo fails where it is written.
     """
 
@@ -196,7 +197,7 @@ class PropertyRef(Expression):
 
         return navigate_attribute(self, name)
 
-    def __getitem__(self, key: str) -> PropertyRef:
+    def __getitem__(self, key: str | int) -> PropertyRef:
         from sagepipe.pipeline.properties import navigate_item
 
         return navigate_item(self, key)

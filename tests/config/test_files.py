@@ -221,6 +221,8 @@ def test_config_types_table_holds_every_step_config_and_the_alias() -> None:
         "RegistrationConfig",
         "BatchTransformConfig",
         "EndpointConfig",
+        "DataLoadingConfig",
+        "TabularPreprocessingConfig",
     }
 
 

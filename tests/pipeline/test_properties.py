@@ -101,8 +101,10 @@ def test_attribute_of_a_value_is_an_error() -> None:
         _ = model().properties.ModelName.Name
 
 
-def test_attribute_of_a_map_says_to_index_it() -> None:
-    with pytest.raises(PropertyPathError, match=r"is a map: index it with \[name\]"):
+def test_attribute_of_a_list_says_to_index_it() -> None:
+    with pytest.raises(
+        PropertyPathError, match=r"is a list: index it with \[name\] or \[position\]"
+    ):
         _ = processing().properties.ProcessingOutputConfig.Outputs.train
 
 
@@ -114,8 +116,8 @@ def test_unknown_output_name_lists_the_declared_outputs() -> None:
     assert "the step declares: train, test" in message
 
 
-def test_indexing_a_non_map_is_an_error() -> None:
-    with pytest.raises(PropertyPathError, match="is not a map"):
+def test_indexing_a_non_list_is_an_error() -> None:
+    with pytest.raises(PropertyPathError, match="is not a list"):
         training().properties.ModelArtifacts["x"]
 
 
@@ -137,3 +139,32 @@ def test_resolve_path_parses_dotted_and_indexed_paths() -> None:
     }
     with pytest.raises(PropertyPathError):
         resolve_path("prep", shape, "ProcessingOutputConfig.Outputs['nope'].S3Output.S3Uri")
+
+
+def test_outputs_indexed_by_position_as_the_sdk_properties_list() -> None:
+    # Seed 002: ``ProcessingOutputConfig.Outputs[0].S3Output.S3Uri``.
+    outputs = processing().properties.ProcessingOutputConfig.Outputs
+    assert outputs[0].S3Output.S3Uri.to_json() == {
+        "Get": "Steps.prep.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri"
+    }
+    assert outputs[1].S3Output.S3Uri.to_json() == {
+        "Get": "Steps.prep.ProcessingOutputConfig.Outputs[1].S3Output.S3Uri"
+    }
+    ref = resolve_path("prep", processing().property_shape(), "ProcessingOutputConfig.Outputs[1]")
+    assert ref.to_json() == {"Get": "Steps.prep.ProcessingOutputConfig.Outputs[1]"}
+
+
+def test_position_out_of_range_names_the_range_and_the_outputs() -> None:
+    outputs = processing().properties.ProcessingOutputConfig.Outputs
+    with pytest.raises(PropertyPathError) as caught:
+        outputs[2]
+    message = str(caught.value)
+    assert "has 2 item(s), so index 2 is out of range; use 0 to 1" in message
+    assert "the step declares: train, test" in message
+    with pytest.raises(PropertyPathError, match="index -1 is out of range"):
+        outputs[-1]
+
+
+def test_a_list_is_not_indexed_by_a_bool() -> None:
+    with pytest.raises(PropertyPathError, match="not by True"):
+        processing().properties.ProcessingOutputConfig.Outputs[True]

@@ -79,7 +79,8 @@ def test_no_predecessor_at_all() -> None:
     with pytest.raises(DependencyResolutionError) as caught:
         training_builder().create_step(name="train")
     assert "predecessors offer: nothing (no predecessors)" in str(caught.value)
-    assert "give the input explicitly" in str(caught.value)
+    assert "give it: create_step(input_path=<s3:// URI or step output>)" in str(caught.value)
+    assert "inputs={'train': {'input_path': <s3:// URI or OutputOf(" in str(caught.value)
 
 
 def test_several_candidates_ask_for_an_explicit_mapping() -> None:

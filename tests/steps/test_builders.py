@@ -8,6 +8,7 @@ import pytest
 
 from sagepipe.config import (
     BatchTransformConfig,
+    DataLoadingConfig,
     EndpointConfig,
     PackagingConfig,
     PayloadConfig,
@@ -17,6 +18,7 @@ from sagepipe.config import (
     PyTorchModelConfig,
     PyTorchTrainingConfig,
     RegistrationConfig,
+    TabularPreprocessingConfig,
 )
 from sagepipe.config.base import BasePipelineConfig
 from sagepipe.errors import PipelineDefinitionError
@@ -25,6 +27,7 @@ from sagepipe.pipeline import StepBuilder
 from sagepipe.steps import (
     DEFAULT_STEP_BUILDERS,
     BatchTransformStepBuilder,
+    DataLoadingStepBuilder,
     EndpointStepBuilder,
     PackagingStepBuilder,
     PayloadStepBuilder,
@@ -33,6 +36,7 @@ from sagepipe.steps import (
     PytorchModelStepBuilder,
     PyTorchTrainingStepBuilder,
     RegistrationStepBuilder,
+    TabularPreprocessingStepBuilder,
 )
 
 CODE = Path(__file__).parent.parent / "resources" / "code"
@@ -99,6 +103,20 @@ CASES: list[tuple[type[StepBuilder], BasePipelineConfig, dict[str, object], str,
         {"model_name": "m"},
         "Endpoint",
         "Endpoint",
+    ),
+    (
+        DataLoadingStepBuilder,
+        DataLoadingConfig(),
+        {"source": "s3://b/raw/"},
+        "DataLoading",
+        "Processing",
+    ),
+    (
+        TabularPreprocessingStepBuilder,
+        TabularPreprocessingConfig(label_name="label"),
+        {"data": "s3://b/raw/"},
+        "TabularPreprocessing",
+        "Processing",
     ),
 ]
 IDS = [case[0].__name__ for case in CASES]

@@ -1,6 +1,7 @@
 """Validated configs: shared pipeline fields, one config per step type, hyperparameters."""
 
 from sagepipe.config.base import BasePipelineConfig, ConfigModel
+from sagepipe.config.data_loading import DataLoadingConfig
 from sagepipe.config.endpoint import EndpointConfig
 from sagepipe.config.hyperparameters import ModelHyperparameters
 from sagepipe.config.messages import ConfigValidationError
@@ -9,6 +10,7 @@ from sagepipe.config.packaging import PackagingConfig
 from sagepipe.config.payload import PayloadConfig
 from sagepipe.config.processing import ProcessingConfig, ProcessingInput, ProcessingOutput
 from sagepipe.config.registration import RegistrationConfig
+from sagepipe.config.tabular_preprocessing import TabularPreprocessingConfig
 from sagepipe.config.training import MetricDefinition, PyTorchTrainingConfig, TrainingChannel
 from sagepipe.config.transform import BatchTransformConfig
 
@@ -17,6 +19,7 @@ __all__ = [
     "BatchTransformConfig",
     "ConfigModel",
     "ConfigValidationError",
+    "DataLoadingConfig",
     "EndpointConfig",
     "MetricDefinition",
     "ModelHyperparameters",
@@ -29,5 +32,6 @@ __all__ = [
     "PyTorchTrainingConfig",
     "PytorchModelCreationConfig",
     "RegistrationConfig",
+    "TabularPreprocessingConfig",
     "TrainingChannel",
 ]

@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sagepipe.config.base import BASE_DIR_CONTEXT_KEY, BasePipelineConfig
+from sagepipe.config.data_loading import DataLoadingConfig
 from sagepipe.config.documents import read_document, write_document
 from sagepipe.config.endpoint import EndpointConfig
 from sagepipe.config.messages import ConfigValidationError, format_validation_error
@@ -50,6 +51,7 @@ from sagepipe.config.serialization import (
     is_default,
     restore_parameters,
 )
+from sagepipe.config.tabular_preprocessing import TabularPreprocessingConfig
 from sagepipe.config.training import HYPERPARAMETER_TYPES, PyTorchTrainingConfig
 from sagepipe.config.transform import BatchTransformConfig
 from sagepipe.errors import ConfigFileError, PipelineDefinitionError, did_you_mean
@@ -67,6 +69,8 @@ CONFIG_TYPES: dict[str, type[BasePipelineConfig]] = {
         RegistrationConfig,
         BatchTransformConfig,
         EndpointConfig,
+        DataLoadingConfig,
+        TabularPreprocessingConfig,
     )
 }
 CONFIG_TYPES["PytorchModelCreationConfig"] = PyTorchModelConfig

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sagepipe.config.base import BasePipelineConfig
 from sagepipe.errors import PipelineDefinitionError
 from sagepipe.expressions import parameters_in, step_names
-from sagepipe.pipeline.resolver import resolve_inputs
+from sagepipe.pipeline.resolver import bound_steps, resolve_inputs
 from sagepipe.pipeline.specification import ScriptContract, StepSpecification
 from sagepipe.pipeline.step import STEP_NAME_PATTERN, CodeRef, Step
 
@@ -74,6 +74,7 @@ class StepBuilder:
         name: str | None = None,
         inputs: Mapping[str, Any] | None = None,
         cache: bool = True,
+        ancestors: Sequence[Step] = (),
         **named_inputs: Any,
     ) -> Step:
         """Build the step.
@@ -84,6 +85,8 @@ class StepBuilder:
             inputs: Explicit inputs by logical name (literal URIs or expressions such as
                 ``train.properties.ModelArtifacts.S3ModelArtifacts``).
             cache: Whether a backend may reuse an identical earlier run.
+            ancestors: Steps further upstream than ``dependencies``; they feed only inputs
+                that declare ``ancestor_outputs`` (and become dependencies when they do).
             **named_inputs: Explicit inputs as keywords (``model_data=...``).
         """
         step_name = name or self.default_name
@@ -99,9 +102,10 @@ class StepBuilder:
                 )
         explicit = {**self.configured_inputs(), **(inputs or {}), **named_inputs}
         specification = self.specification()
-        bindings = resolve_inputs(step_name, specification, dependencies, explicit)
+        bindings = resolve_inputs(step_name, specification, dependencies, explicit, ancestors)
         referenced = step_names(list(explicit.values()))
-        depends_on = sorted({d.name for d in dependencies} | referenced)
+        from_ancestors = bound_steps(bindings) & {a.name for a in ancestors}
+        depends_on = sorted({d.name for d in dependencies} | referenced | from_ancestors)
         parameters = [*self.config.parameters(), *parameters_in(list(explicit.values()))]
         step = Step(
             name=step_name,
@@ -122,10 +126,15 @@ class StepBuilder:
         name: str | None = None,
         inputs: Mapping[str, Any] | None = None,
         cache: bool = True,
+        ancestors: Sequence[Step] = (),
     ) -> list[Step]:
         """The steps of one DAG node; one step, except for builders that fan out (such as
         registration, one step per region)."""
-        return [self.create_step(dependencies, name=name, inputs=inputs, cache=cache)]
+        return [
+            self.create_step(
+                dependencies, name=name, inputs=inputs, cache=cache, ancestors=ancestors
+            )
+        ]
 
 
 def builder_names(builders: Iterable[type[StepBuilder]]) -> list[str]:

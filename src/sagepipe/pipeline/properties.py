@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sagepipe.errors import PropertyPathError, did_you_mean
-from sagepipe.expressions import PropertyRef
+from sagepipe.expressions import PropertyRef, property_path_tokens
 
 
 @dataclass(frozen=True)
 class MapShape:
-    """A map keyed by name (``Outputs["train"]``); ``keys`` lists the valid names."""
+    """A list whose items carry names (``Outputs``): indexed by name (``Outputs["train"]``)
+    or by position (``Outputs[0]``), as the SageMaker SDK's ``PropertiesList``; ``keys``
+    lists the names in the order of the items."""
 
     keys: tuple[str, ...]
     value: Mapping[str, object]
@@ -83,7 +85,11 @@ def navigate_attribute(ref: PropertyRef, name: str) -> PropertyRef:
     shape = ref.shape
     where = f"Steps.{ref.step_name}" + (f".{ref.path}" if ref.path else "")
     if not isinstance(shape, Mapping):
-        kind = "a map: index it with [name]" if isinstance(shape, MapShape) else "a value"
+        kind = (
+            "a list: index it with [name] or [position]"
+            if isinstance(shape, MapShape)
+            else "a value"
+        )
         raise PropertyPathError(f"{where} is {kind}, it has no attribute {name!r}")
     if name not in shape:
         raise PropertyPathError(
@@ -94,42 +100,44 @@ def navigate_attribute(ref: PropertyRef, name: str) -> PropertyRef:
     return PropertyRef(ref.step_name, path, shape[name])
 
 
-def navigate_item(ref: PropertyRef, key: str) -> PropertyRef:
+def navigate_item(ref: PropertyRef, key: str | int) -> PropertyRef:
+    """``ref[key]``: the item named ``key``, or the item at position ``key`` (an ``int``,
+    written ``[0]`` in the path as the SDK writes it)."""
     shape = ref.shape
     where = f"Steps.{ref.step_name}.{ref.path}"
     if not isinstance(shape, MapShape):
-        raise PropertyPathError(f"{where} is not a map; it cannot be indexed with [{key!r}]")
+        raise PropertyPathError(f"{where} is not a list; it cannot be indexed with [{key!r}]")
+    declared = ", ".join(shape.keys) or "no outputs"
+    # bool is an int subclass; Outputs[True] is a mistake, not Outputs[1].
+    if isinstance(key, int) and not isinstance(key, bool):
+        if not 0 <= key < len(shape.keys):
+            raise PropertyPathError(
+                f"{where} has {len(shape.keys)} item(s), so index {key} is out of range; use "
+                f"0 to {len(shape.keys) - 1} or a name (the step declares: {declared})"
+                if shape.keys
+                else f"{where} is empty (the step declares no outputs); index {key} is out of range"
+            )
+        return PropertyRef(ref.step_name, f"{ref.path}[{key}]", shape.value)
+    if not isinstance(key, str):
+        raise PropertyPathError(
+            f"{where} is indexed by name (a str) or position (an int), not by {key!r}"
+        )
     if key not in shape.keys:
         raise PropertyPathError(
             f"{where} has no entry {key!r}{did_you_mean(key, shape.keys)}; "
-            f"the step declares: {', '.join(shape.keys) or 'no outputs'}"
+            f"the step declares: {declared}"
         )
     return PropertyRef(ref.step_name, f"{ref.path}['{key}']", shape.value)
 
 
 def resolve_path(step_name: str, shape: Shape, path: str) -> PropertyRef:
-    """Parse a dotted property path (``ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri``)
-    against a shape, raising :class:`PropertyPathError` where it leaves the shape."""
+    """Parse a property path (``ProcessingOutputConfig.Outputs['x'].S3Output.S3Uri``, or
+    ``Outputs[0]``) against a shape, raising :class:`PropertyPathError` where it leaves the
+    shape."""
     ref = root_ref(step_name, shape)
-    for token in _tokens(path):
-        if token.startswith("["):
-            ref = navigate_item(ref, token[2:-2])
+    for token in property_path_tokens(path):
+        if token.kind == "member":
+            ref = navigate_attribute(ref, str(token.key))
         else:
-            ref = navigate_attribute(ref, token)
+            ref = navigate_item(ref, token.key)
     return ref
-
-
-def _tokens(path: str) -> list[str]:
-    tokens: list[str] = []
-    rest = path
-    while rest:
-        if rest.startswith("['"):
-            end = rest.index("']") + 2
-            tokens.append(rest[:end])
-            rest = rest[end:]
-        else:
-            rest = rest.removeprefix(".")
-            cut = min((i for i in (rest.find("."), rest.find("[")) if i >= 0), default=len(rest))
-            tokens.append(rest[:cut])
-            rest = rest[cut:]
-    return tokens

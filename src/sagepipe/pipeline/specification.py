@@ -19,6 +19,11 @@ class DependencySpec(_Frozen):
         required: Whether the step fails to build without it.
         compatible_sources: Step types allowed to provide it; empty means any.
         aliases: Other names an upstream output may carry and still match.
+        ancestor_outputs: Output names looked for further up the DAG when no direct
+            predecessor feeds the input: the one step upstream (at any distance) with an
+            output of exactly one of these names and an accepted type is wired. A batch
+            transform after a model step reads the ``test_data`` a preprocessing step wrote
+            before training this way.
         description: What the input is for.
     """
 
@@ -27,6 +32,7 @@ class DependencySpec(_Frozen):
     required: bool = True
     compatible_sources: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    ancestor_outputs: tuple[str, ...] = ()
     description: str = ""
 
     def names(self) -> tuple[str, ...]:

@@ -15,8 +15,13 @@ from sagepipe.pipeline.pipeline import Pipeline
 from sagepipe.pipeline.root import current_root, use_root
 from sagepipe.pipeline.step import Step
 
-# Spellings used by the seed documents for the same step types.
-STEP_TYPE_ALIASES: dict[str, str] = {"PytorchModelStep": "PyTorchModelStep"}
+#: Spellings the seed documents use for sagepipe's step types, as ``step_builder_map`` keys.
+#: ``CradleDataLoadStep`` is Amazon-internal Cradle data loading, which sagepipe stands in for
+#: with its data-loading step.
+STEP_TYPE_ALIASES: dict[str, str] = {
+    "PytorchModelStep": "PyTorchModelStep",
+    "CradleDataLoadStep": "DataLoadingStep",
+}
 
 
 class PipelineBuilderTemplate:
@@ -25,8 +30,12 @@ class PipelineBuilderTemplate:
     Args:
         dag: The steps (nodes) and their order (edges).
         config_map: A config per DAG node.
-        step_builder_map: A builder class per step type name (``"PyTorchTrainingStep"``...);
-            a node's builder is chosen by its config's ``step_type``.
+        step_builder_map: A builder class per step type name (``"PyTorchTrainingStep"``...).
+            A node's builder is the one keyed by its config's ``step_type`` (the seed
+            spellings of :data:`STEP_TYPE_ALIASES` count as the type they stand for); when
+            no key is that type, the one builder in the map whose ``config_class`` is the
+            config's class (so ``{"TabularPreprocessingStep": ProcessingStepBuilder}`` builds
+            a node with a ``ProcessingConfig``).
         sagemaker_session: Passed to the builders (seed API); unused when building.
         role: Execution role ARN given to every builder.
         inputs: Explicit inputs per node: ``{node: {input_name: value}}``. A value may be a
@@ -85,22 +94,41 @@ class PipelineBuilderTemplate:
         config = self.config_map[node]
         step_type = type(config).step_type
         builder = self.step_builder_map.get(step_type)
-        if builder is None:
+        if builder is not None:
+            return builder
+        # Keys are the user's names for step types; the builder's config class is exact.
+        by_class = sorted(
+            {b for b in self.step_builder_map.values() if b.config_class is type(config)},
+            key=lambda b: b.__name__,
+        )
+        if len(by_class) == 1:
+            return by_class[0]
+        if len(by_class) > 1:
             raise PipelineDefinitionError(
-                f"node {node!r} has a {type(config).__name__}, whose step type {step_type!r} "
-                "has no builder in step_builder_map"
-                f"{did_you_mean(step_type, self.step_builder_map)}"
-                f"; add step_builder_map[{step_type!r}] (known: "
-                f"{', '.join(sorted(self.step_builder_map)) or 'none'})"
+                f"node {node!r} has a {type(config).__name__}, which several builders in "
+                f"step_builder_map take ({', '.join(b.__name__ for b in by_class)}) and none "
+                f"is keyed {step_type!r}; add step_builder_map[{step_type!r}]"
             )
-        return builder
+        raise PipelineDefinitionError(
+            f"node {node!r} has a {type(config).__name__}, whose step type {step_type!r} "
+            "has no builder in step_builder_map"
+            f"{did_you_mean(step_type, self.step_builder_map)}"
+            f"; add step_builder_map[{step_type!r}] (known: "
+            f"{', '.join(sorted(self.step_builder_map)) or 'none'})"
+        )
 
     def generate_pipeline(self, pipeline_name: str) -> Pipeline:
-        """Build every node in topological order and return the validated pipeline."""
+        """Build every node in topological order and return the validated pipeline.
+
+        A node's inputs come from its direct upstream nodes' outputs; an input that declares
+        ``ancestor_outputs`` (a batch transform's ``input_data``: ``test_data``) is also
+        looked for further up the DAG.
+        """
         with use_root(self.root):
             pipeline = Pipeline(pipeline_name, parameters=self.parameters, root=self.root)
             built: dict[str, list[Step]] = {}
-            for node in self.dag.topological_order():
+            order = self.dag.topological_order()
+            for node in order:
                 builder = self._builder_class(node)(
                     self.config_map[node], sagemaker_session=self.sagemaker_session, role=self.role
                 )
@@ -108,16 +136,29 @@ class PipelineBuilderTemplate:
                     name: self._explicit_value(node, name, value, built)
                     for name, value in self.inputs.get(node, {}).items()
                 }
+                direct = self.dag.upstream(node)
+                further = self._ancestors(node) - set(direct)
                 steps = builder.create_steps(
-                    dependencies=[s for u in self.dag.upstream(node) for s in built[u]],
+                    dependencies=[s for u in direct for s in built[u]],
                     name=node,
                     inputs=explicit,
+                    ancestors=[s for u in order if u in further for s in built[u]],
                 )
                 built[node] = steps
                 for step in steps:
                     pipeline.add_step(step)
             pipeline.validate()
             return pipeline
+
+    def _ancestors(self, node: str) -> set[str]:
+        found: set[str] = set()
+        pending = list(self.dag.upstream(node))
+        while pending:
+            current = pending.pop()
+            if current not in found:
+                found.add(current)
+                pending.extend(self.dag.upstream(current))
+        return found
 
     def _explicit_value(
         self, node: str, name: str, value: Any, built: Mapping[str, list[Step]]

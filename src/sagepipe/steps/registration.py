@@ -69,10 +69,15 @@ class RegistrationStepBuilder(StepBuilder):
         name: str | None = None,
         inputs: Mapping[str, Any] | None = None,
         cache: bool = True,
+        ancestors: Sequence[Step] = (),
     ) -> list[Step]:
         base = name or self.default_name
         if not self.config.regions:
-            return [self.create_step(dependencies, name=base, inputs=inputs, cache=cache)]
+            return [
+                self.create_step(
+                    dependencies, name=base, inputs=inputs, cache=cache, ancestors=ancestors
+                )
+            ]
         steps = []
         for region in self.config.regions:
             regional = type(self)(
@@ -82,7 +87,11 @@ class RegistrationStepBuilder(StepBuilder):
             )
             steps.append(
                 regional.create_step(
-                    dependencies, name=f"{base}_{region}", inputs=inputs, cache=cache
+                    dependencies,
+                    name=f"{base}_{region}",
+                    inputs=inputs,
+                    cache=cache,
+                    ancestors=ancestors,
                 )
             )
         return steps

@@ -24,6 +24,9 @@ SPECIFICATION = StepSpecification(
             logical_name="input_data",
             accepted_types=DATA_TYPES,
             aliases=("transform_input", "test_data"),
+            # After a model step, the data comes from further up: the test rows a tabular
+            # preprocessing step wrote before training (exact name, one step or an error).
+            ancestor_outputs=("test_data",),
             description="Prefix whose objects are transformed",
         ),
     ),

@@ -1,5 +1,6 @@
 """Scripts that run inside SageMaker containers (standard library only, Python 3.9+).
 
-They are shipped as files in the code bundles of the packaging and payload steps; they are
-modules here only so that they are type-checked and tested.
+They are shipped as files in the code bundles of the packaging, payload, data-loading and
+tabular preprocessing steps; they are modules here only so that they are type-checked and
+tested.
 """

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sagepipe.pipeline import Step
 from sagepipe.sagemaker.context import CompileContext
 from sagepipe.sagemaker.steps.common import CompiledStep
+from sagepipe.sagemaker.steps.data import compile_data_loading, compile_tabular_preprocessing
 from sagepipe.sagemaker.steps.endpoint import compile_endpoint
 from sagepipe.sagemaker.steps.model import compile_model, compile_registration
 from sagepipe.sagemaker.steps.processing import (
@@ -29,6 +30,8 @@ STEP_COMPILERS: dict[str, StepCompiler] = {
     "RegistrationStep": compile_registration,
     "BatchTransformStep": compile_transform,
     "EndpointStep": compile_endpoint,
+    "DataLoadingStep": compile_data_loading,
+    "TabularPreprocessingStep": compile_tabular_preprocessing,
 }
 
 __all__ = ["STEP_COMPILERS", "CompiledStep", "StepCompiler"]
