@@ -73,6 +73,7 @@ def test_the_manifest_is_written_beside_and_inside_the_archive(tmp_path: Path) -
         "file": "payload_text_csv.csv",
         "records": 1,
         "fields": ["penguin_id", "island", "bill_length_mm", "sex", "note"],
+        "source": None,
     }
     with tarfile.open(tmp_path / "payload.tar.gz") as tar:
         assert sorted(tar.getnames()) == ["manifest.json", "payload_text_csv.csv"]

@@ -1,6 +1,13 @@
-"""Sample payloads for testing a registered model, built from its field lists.
+"""Sample payloads for testing a registered model: the payload archive, its manifest, and
+samples built from the model's field lists.
 
-One sample file per content type, every record laid out as the tabular example's
+The archive (``payload.tar.gz``) holds the sample files and ``manifest.json``
+(:class:`PayloadManifest`), which says, for each sample, its member name, the content type
+it is sent as and, for a user-supplied file, where it came from (``source``). User files sit
+under ``samples/<file name>``, as they were given (see
+:mod:`sagepipe.artifacts.sample_files`); generated samples are described below.
+
+Generated: one sample file per content type, every record laid out as the tabular example's
 ``inference.py`` reads it:
 
 * ``text/csv``: one record per line, no header, the fields of ``full_field_list`` without
@@ -24,7 +31,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sagepipe.artifacts.errors import PayloadError
 from sagepipe.artifacts.gzipio import open_tar_stream
@@ -43,14 +50,31 @@ _MAX_HYPERPARAMETERS_BYTES = 1 << 20
 
 
 class PayloadSample(BaseModel):
-    """One sample file of the payload archive."""
+    """One sample file of the payload archive: one request of the smoke test.
+
+    Attributes:
+        content_type: The ``Content-Type`` it is sent with.
+        file: Its member name in the archive (``samples/<name>`` for a user's file).
+        records: Records in a generated sample; ``None`` for a user's file.
+        fields: Field names of a generated sample's records, in order; empty for a user's file.
+        source: The user's file it is a copy of (its file name for a local file, its
+            ``s3://`` URI otherwise); ``None`` for a generated sample.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     content_type: str
     file: str
-    records: int
+    records: int | None
     fields: tuple[str, ...]
+    source: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name this sample."""
+        if self.source is None:
+            return f"{self.content_type} sample payload"
+        return f"sample file {self.source}"
 
 
 class PayloadManifest(BaseModel):
@@ -129,12 +153,32 @@ def read_archive_files(archive: Path) -> dict[str, bytes]:
 
 
 def read_payload_samples(payload_archive: Path) -> dict[str, bytes]:
-    """The request bodies of a ``payload.tar.gz``, by content type (for smoke tests)."""
+    """The request bodies of a ``payload.tar.gz`` of generated samples, by content type."""
+    return {sample.content_type: body for sample, body in read_payload_files(payload_archive)}
+
+
+def read_payload_files(payload_archive: Path) -> list[tuple[PayloadSample, bytes]]:
+    """Every sample of a ``payload.tar.gz`` with its request body, in manifest order.
+
+    Raises:
+        PayloadError: no or an invalid manifest, or a sample it names is missing.
+    """
     files = read_archive_files(payload_archive)
     if MANIFEST not in files:
         raise PayloadError(f"{payload_archive} has no {MANIFEST}; it is not a payload archive")
-    manifest = PayloadManifest.model_validate_json(files[MANIFEST])
-    return {s.content_type: files[s.file] for s in manifest.samples if s.file in files}
+    try:
+        manifest = PayloadManifest.model_validate_json(files[MANIFEST])
+    except ValidationError as exc:
+        reason = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise PayloadError(
+            f"{payload_archive}: {MANIFEST} is not a payload manifest: {reason}"
+        ) from None
+    missing = [s.file for s in manifest.samples if s.file not in files]
+    if missing:
+        raise PayloadError(f"{payload_archive}: {MANIFEST} names samples it lacks: {missing}")
+    return [(sample, files[sample.file]) for sample in manifest.samples]
 
 
 def read_hyperparameters(model_archive: Path) -> ModelHyperparameters | None:

@@ -2,20 +2,104 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from os import PathLike
+from pathlib import Path
+from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from sagepipe.config.base import BasePipelineConfig, InstanceType
+from sagepipe.artifacts.errors import PayloadError
+from sagepipe.artifacts.sample_files import (
+    SAMPLE_CONTENT_TYPES,
+    check_sample,
+    local_sample_files,
+    sample_content_type,
+)
+from sagepipe.config.base import (
+    BasePipelineConfig,
+    ConfigModel,
+    InstanceType,
+    is_s3_uri,
+    resolve_local_dir,
+)
 from sagepipe.config.hyperparameters import ModelHyperparameters
 
 SUPPORTED_PAYLOAD_TYPES = ("text/csv", "application/json")
+#: The settings of payloads generated from field lists; ``samples`` replaces them all.
+GENERATION_FIELDS = (
+    "content_types",
+    "default_numeric_value",
+    "default_text_value",
+    "field_defaults",
+    "sample_count",
+    "hyperparameters",
+)
+
+
+class SampleFile(ConfigModel):
+    """One user-supplied sample payload: a file sent as one request, or a directory of them.
+
+    Attributes:
+        path: A local file or directory (a relative path is read from the config file's
+            directory, else the working directory), or an ``s3://`` URI of an object or a
+            prefix. A directory or prefix gives one sample per file in it.
+        content_type: ``application/json``, ``text/csv`` or ``application/x-npy``; default:
+            from each file's extension (``.json``, ``.csv``, ``.npy``).
+    """
+
+    path: str
+    content_type: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _resolve_local_path(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            raise ValueError("path must be given")
+        if "://" in value and not is_s3_uri(value):
+            raise ValueError(f"{value!r} is neither a local path nor an s3:// URI")
+        return resolve_local_dir(value, info)
+
+    @field_validator("content_type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in SAMPLE_CONTENT_TYPES:
+            raise ValueError(
+                f"{value!r} is not supported; use one of " + ", ".join(SAMPLE_CONTENT_TYPES)
+            )
+        return value
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the sample is on this machine (else on S3)."""
+        return not is_s3_uri(self.path)
+
+    def local_files(self) -> list[tuple[Path, str]]:
+        """Each local file of this entry with the content type it is sent as.
+
+        Raises:
+            PayloadError: a missing path, an unknown extension, or a file that fails its
+                content type's checks (see :mod:`sagepipe.artifacts.sample_files`).
+        """
+        files = []
+        for file in local_sample_files(Path(self.path)):
+            content_type = sample_content_type(str(file), self.content_type)
+            check_sample(str(file), file.read_bytes(), content_type)
+            files.append((file, content_type))
+        return files
 
 
 class PayloadConfig(BasePipelineConfig):
-    """Generates sample payloads from the model's field lists.
+    """Sample payloads for the registration smoke test: the user's own sample files, or
+    records generated from the model's field lists.
+
+    With ``samples``, each file is one request, sent as it is; the field-list settings
+    (``content_types`` ... ``hyperparameters``) do not apply then. Without, one payload per
+    content type is generated from the tabular field lists.
 
     Attributes:
+        samples: Sample files: each a path or ``s3://`` URI (file, directory or prefix), or
+            ``{path, content_type}``. Local files are checked when the config is built and
+            travel in the step's code bundle; ``s3://`` ones are inputs of its job.
         content_types: Formats to generate; each one of ``text/csv``, ``application/json``.
         default_numeric_value: Value of every numeric (tab) field; default 0.0.
         default_text_value: Value of every categorical field; default ``"DEFAULT_TEXT"``.
@@ -28,6 +112,7 @@ class PayloadConfig(BasePipelineConfig):
 
     step_type: ClassVar[str] = "PayloadStep"
 
+    samples: list[SampleFile] = Field(default_factory=list)
     content_types: list[str] = Field(default_factory=lambda: list(SUPPORTED_PAYLOAD_TYPES))
     default_numeric_value: float = 0.0
     default_text_value: str = "DEFAULT_TEXT"
@@ -36,8 +121,21 @@ class PayloadConfig(BasePipelineConfig):
     hyperparameters: ModelHyperparameters | None = None
     processing_instance_type: InstanceType = "ml.m5.large"
 
+    @field_validator("samples", mode="before")
+    @classmethod
+    def _sample_paths(cls, value: Any) -> Any:
+        # A bare path is the common case: its extension gives the content type.
+        if isinstance(value, list):
+            return [
+                {"path": str(item)} if isinstance(item, str | PathLike) else item for item in value
+            ]
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> PayloadConfig:
+        if self.samples:
+            self._check_samples()
+            return self
         if not self.content_types:
             raise ValueError(
                 "content_types is empty; list at least one of " + ", ".join(SUPPORTED_PAYLOAD_TYPES)
@@ -60,3 +158,30 @@ class PayloadConfig(BasePipelineConfig):
                     f"field_defaults names fields that are not features: {unknown_fields}"
                 )
         return self
+
+    def _check_samples(self) -> None:
+        generated = [name for name in GENERATION_FIELDS if name in self.model_fields_set]
+        if generated:
+            raise ValueError(
+                f"samples are sent as they are, so {', '.join(generated)} (settings of "
+                "generated payloads) do not apply; remove them or remove samples"
+            )
+        names: dict[str, str] = {}
+        for index, sample in enumerate(self.samples):
+            where = f"samples[{index}]"
+            if not sample.is_local:
+                # An object or a prefix, known only when the job runs: its script checks
+                # the files it downloads as this does local ones.
+                continue
+            try:
+                files = sample.local_files()
+            except PayloadError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            for file, _ in files:
+                clash = names.get(file.name)
+                if clash is not None:
+                    raise ValueError(
+                        f"{where}: the sample {file} has the same file name as {clash}; the "
+                        "payload archive keeps samples by file name: rename one"
+                    )
+                names[file.name] = str(file)
