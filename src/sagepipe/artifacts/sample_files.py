@@ -134,6 +134,7 @@ def _check_csv(name: str, body: bytes) -> None:
 
 def _check_npy(name: str, body: bytes) -> None:
     import io
+    from tokenize import TokenError
 
     # numpy is imported only here: configs without NPY samples never need it.
     import numpy as np
@@ -152,7 +153,8 @@ def _check_npy(name: str, body: bytes) -> None:
             )
         else:
             raise ValueError(f"unsupported NPY format version {version}")
-    except (ValueError, SyntaxError, TypeError, EOFError) as exc:
+    except (ValueError, SyntaxError, TypeError, EOFError, TokenError) as exc:
+        # numpy's header reader tokenizes the header: a garbled one raises TokenError.
         raise PayloadError(
             f"sample {name} is not an NPY file with a valid header: {exc}; save it with "
             "numpy.save(path, array)"

@@ -68,6 +68,18 @@ class SampleFile(ConfigModel):
             )
         return value
 
+    @model_validator(mode="after")
+    def _check_local_files(self) -> SampleFile:
+        # Local files are read now, so that a bad one stops the pipeline before it runs; an
+        # s3:// object or prefix is known only when the job runs, and its script checks the
+        # files it downloads the same way.
+        if self.is_local:
+            try:
+                self.local_files()
+            except PayloadError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
     @property
     def is_local(self) -> bool:
         """Whether the sample is on this machine (else on S3)."""
@@ -131,6 +143,23 @@ class PayloadConfig(BasePipelineConfig):
             ]
         return value
 
+    @field_validator("samples")
+    @classmethod
+    def _unique_file_names(cls, samples: list[SampleFile]) -> list[SampleFile]:
+        names: dict[str, str] = {}
+        for index, sample in enumerate(samples):
+            if not sample.is_local:
+                continue
+            for file in local_sample_files(Path(sample.path)):
+                clash = names.get(file.name)
+                if clash is not None:
+                    raise ValueError(
+                        f"the sample {file} (entry {index}) has the same file name as {clash}; "
+                        "the payload archive keeps samples by file name: rename one"
+                    )
+                names[file.name] = str(file)
+        return samples
+
     @model_validator(mode="after")
     def _check(self) -> PayloadConfig:
         if self.samples:
@@ -166,22 +195,3 @@ class PayloadConfig(BasePipelineConfig):
                 f"samples are sent as they are, so {', '.join(generated)} (settings of "
                 "generated payloads) do not apply; remove them or remove samples"
             )
-        names: dict[str, str] = {}
-        for index, sample in enumerate(self.samples):
-            where = f"samples[{index}]"
-            if not sample.is_local:
-                # An object or a prefix, known only when the job runs: its script checks
-                # the files it downloads as this does local ones.
-                continue
-            try:
-                files = sample.local_files()
-            except PayloadError as exc:
-                raise ValueError(f"{where}: {exc}") from None
-            for file, _ in files:
-                clash = names.get(file.name)
-                if clash is not None:
-                    raise ValueError(
-                        f"{where}: the sample {file} has the same file name as {clash}; the "
-                        "payload archive keeps samples by file name: rename one"
-                    )
-                names[file.name] = str(file)
