@@ -45,6 +45,7 @@ from sagepipe.config import (
     ProcessingOutput,
 )
 from sagepipe.config.files import CONFIG_TYPES
+from sagepipe.config.payload import SampleFile
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 COMMAND = "python tools/gen_config_reference.py"
@@ -53,6 +54,7 @@ NESTED: tuple[type[BaseModel], ...] = (
     ProcessingInput,
     ProcessingOutput,
     MetricDefinition,
+    SampleFile,
 )
 _LONG_DEFAULT = 60
 
