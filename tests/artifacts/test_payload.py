@@ -15,10 +15,9 @@ from sagepipe.artifacts.payload import (
     generate_payloads,
     read_hyperparameters,
     read_payload_samples,
-    resolve_hyperparameters,
 )
 from sagepipe.config.hyperparameters import ModelHyperparameters
-from sagepipe.config.payload import PayloadConfig
+from sagepipe.config.payload import PayloadConfig, resolve_hyperparameters
 
 from .conftest import file, write_archive
 
@@ -128,7 +127,8 @@ def test_hyperparameters_are_read_from_the_top_of_the_archive(tmp_path: Path, fo
         [file("model.pth", b"w"), file("hyperparameters.json", json.dumps(values).encode())],
     )
 
-    assert read_hyperparameters(archive) == HP
+    assert read_hyperparameters(archive) == values
+    assert resolve_hyperparameters(archive, _config()) == HP
 
 
 def test_hyperparameters_elsewhere_than_the_top_level_are_not_read(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
@@ -9,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sagepipe.artifacts.errors import PayloadError
+from sagepipe.artifacts.payload import GENERATED_TYPES, HYPERPARAMETERS_FILE, read_hyperparameters
 from sagepipe.artifacts.sample_files import (
     SAMPLE_CONTENT_TYPES,
     check_sample,
@@ -23,8 +25,11 @@ from sagepipe.config.base import (
     resolve_local_dir,
 )
 from sagepipe.config.hyperparameters import ModelHyperparameters
+from sagepipe.errors import ConfigError
 
-SUPPORTED_PAYLOAD_TYPES = ("text/csv", "application/json")
+logger = logging.getLogger(__name__)
+
+SUPPORTED_PAYLOAD_TYPES = GENERATED_TYPES
 #: The settings of payloads generated from field lists; ``samples`` replaces them all.
 GENERATION_FIELDS = (
     "content_types",
@@ -195,3 +200,45 @@ class PayloadConfig(BasePipelineConfig):
                 f"samples are sent as they are, so {', '.join(generated)} (settings of "
                 "generated payloads) do not apply; remove them or remove samples"
             )
+
+
+def resolve_hyperparameters(
+    model_archive: Path | None, config: PayloadConfig
+) -> ModelHyperparameters:
+    """The field lists of the archive's top-level ``hyperparameters.json`` when present,
+    else the config's (as the payload job reads them).
+
+    The file may hold JSON values (as the example's ``train.py`` writes) or SageMaker's
+    all-string form; keys that are not model hyperparameters are ignored.
+
+    Raises:
+        PayloadError: neither has them, or the file's are not valid hyperparameters.
+        ArchiveFormatError: the archive is corrupt or truncated.
+    """
+    if model_archive is not None:
+        values = read_hyperparameters(model_archive)
+        if values is not None:
+            return _field_lists(values, f"{model_archive}: {HYPERPARAMETERS_FILE}")
+    if config.hyperparameters is not None:
+        return config.hyperparameters
+    where = f"{model_archive} has no top-level {HYPERPARAMETERS_FILE}" if model_archive else ""
+    raise PayloadError(
+        f"no field lists for the payload: {where or 'no model archive was given'} and the "
+        "payload config has no 'hyperparameters' (set id_name, label_name, full_field_list, "
+        "tab_field_list and cat_field_list there)"
+    )
+
+
+def _field_lists(values: dict[str, Any], where: str) -> ModelHyperparameters:
+    known = ModelHyperparameters.model_fields
+    ignored = sorted(k for k in values if k not in known)
+    if ignored:
+        # Training scripts often save extra settings next to the model's own fields.
+        logger.info("%s: ignoring keys that are not model hyperparameters: %s", where, ignored)
+        values = {k: v for k, v in values.items() if k in known}
+    try:
+        if all(isinstance(v, str) for v in values.values()):
+            return ModelHyperparameters.from_sagemaker(values)
+        return ModelHyperparameters(**values)
+    except ConfigError as exc:
+        raise PayloadError(f"{where}: {exc}") from None
