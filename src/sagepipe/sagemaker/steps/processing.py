@@ -8,7 +8,9 @@ bundle one by one (S3 does not unpack archives), so the script's sibling modules
 The packaging and payload steps run sagepipe's own scripts
 (:mod:`sagepipe.sagemaker.container`): each bundle is that standalone, standard-library-only
 script, a small JSON config written from the step's config, and (packaging) the inference code
-under ``inference_code/``. Nothing is installed in the container, so no network is needed.
+under ``inference_code/`` or (payload) the user's local sample files under ``samples/`` (their
+``s3://`` samples are inputs of the job). Nothing is installed in the container, so no network
+is needed.
 """
 
 from __future__ import annotations
