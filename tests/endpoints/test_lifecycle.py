@@ -91,7 +91,7 @@ def test_a_mispacked_model_fails_the_endpoint_with_the_layout_explanation(
     (mispacked / "model.pt").write_bytes(b"w")
     (mispacked / "inference.py").write_text("def model_fn(model_dir):\n    return 1\n")
 
-    with pytest.raises(EndpointError, match="inference.py is at the top level"):
+    with pytest.raises(EndpointError, match=r"inference\.py is at the top level"):
         create_endpoint("mispacked", str(mispacked), workers=1)
 
     reason = describe_endpoint("mispacked").failure_reason
