@@ -99,8 +99,18 @@ RULES: dict[str, tuple[str, ...]] = {
     "PackagingConfig._check": (
         "`source_dir` must be an existing directory that contains `inference_entry_point`.",
     ),
+    "PayloadConfig._sample_paths": (
+        "Each entry is a path or URI (a string), or an object `{path, content_type}`.",
+    ),
+    "PayloadConfig._unique_file_names": (
+        "No two local sample files may have the same file name (the payload archive keeps "
+        "them as `samples/<file name>`).",
+    ),
     "PayloadConfig._check": (
-        "`content_types` must list at least one type, each `text/csv` or "
+        "With `samples`, none of the settings of generated payloads (`content_types`, "
+        "`default_numeric_value`, `default_text_value`, `field_defaults`, `sample_count`, "
+        "`hyperparameters`) may be set.",
+        "Without `samples`: `content_types` must list at least one type, each `text/csv` or "
         "`application/json`, without repeats.",
         "With `hyperparameters` set, every key of `field_defaults` must be a feature field "
         "(in `tab_field_list` or `cat_field_list`).",
@@ -118,6 +128,23 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "TabularPreprocessingConfig._check_fractions": (
         "`val_fraction` + `test_fraction` must be less than 1 (rows are left for training).",
+    ),
+    "SampleFile._resolve_local_path": (
+        "Must not be blank; an `s3://` URI is kept, any other URI is refused; a local path is "
+        "made absolute relative to the config file's directory (or to the working directory "
+        "for configs built in Python).",
+    ),
+    "SampleFile._known_type": (
+        "When set, one of `application/json`, `text/csv`, `application/x-npy`.",
+    ),
+    "SampleFile._check_local_files": (
+        "A local path must be a file, or a directory of files (no subdirectories; hidden "
+        "files skipped); each file is read when the config is built.",
+        "Without `content_type`, each file's extension must be `.json`, `.csv` or `.npy`.",
+        "Each file must be at most 6 MiB (the model server's default largest request) and "
+        "not empty; JSON must parse (UTF-8); CSV must hold a non-blank line of UTF-8 text; "
+        "NPY must have a valid header of a non-object dtype (read without unpickling) and "
+        "exactly the data it announces.",
     ),
     "RegistrationConfig._group_name": (
         "Must match `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`: letters, digits and hyphens, "

@@ -46,6 +46,7 @@ from sagepipe.config import (
     TrainingChannel,
 )
 from sagepipe.config.files import CONFIG_TYPES
+from sagepipe.config.payload import SampleFile
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 COMMAND = "python tools/gen_config_reference.py"
@@ -55,6 +56,7 @@ NESTED: tuple[type[BaseModel], ...] = (
     ProcessingOutput,
     TrainingChannel,
     MetricDefinition,
+    SampleFile,
 )
 _LONG_DEFAULT = 60
 

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from sagepipe.artifacts.errors import ArchiveFormatError, ArchiveLayoutError
-from sagepipe.artifacts.layout import validate_model_archive
+from sagepipe.artifacts.layout import (
+    ArchiveEntry,
+    check_serving_layout,
+    directory_entries,
+    validate_model_archive,
+)
 from sagepipe.artifacts.safety import UnsafeArchiveError
 
 from .conftest import directory, file, symlink, write_archive
@@ -224,3 +229,73 @@ def test_gnu_and_pax_long_names_read_as_tarfile_reads_them(tmp_path: Path) -> No
         report = validate_model_archive(archive)
 
         assert report.code_files == (long_name,)
+
+
+def _entries(*names: str) -> list[ArchiveEntry]:
+    return [ArchiveEntry(n.rstrip("/"), "dir" if n.endswith("/") else "file") for n in names]
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (
+            ("m/", "m/model.pth", "m/code/inference.py"),
+            r"everything is under the directory 'm/'.*tar czvf model.tar.gz -C m \.",
+        ),
+        (
+            ("model.pth", "inference.py"),
+            r"the inference script inference.py is at the top level.*runs code/inference.py"
+            r".*sagepipe package model.tar.gz --source-dir DIR",
+        ),
+        (
+            ("model.pth", "code/", "code/predict.py"),
+            r"has no code/inference.py \(code/ holds: code/predict.py\); put the inference "
+            r"script under code/ \(sagepipe package adds it\)",
+        ),
+    ],
+)
+def test_serving_refuses_what_the_container_would_not_find(
+    names: tuple[str, ...], expected: str
+) -> None:
+    with pytest.raises(ArchiveLayoutError, match=expected):
+        check_serving_layout(
+            _entries(*names), "model.tar.gz", program="inference.py", code_from_archive=True
+        )
+
+
+@pytest.mark.parametrize(
+    ("names", "code_from_archive"),
+    [
+        ((), True),  # empty: the default handlers explain what they miss
+        (("model.pt",), True),  # TorchScript served by the default handlers
+        (("model.pt", "code/", "code/requirements.txt"), True),
+        (("model.pth", "code/", "code/inference.py", "code/util.py"), True),
+        (("model.pth", "inference.py"), False),  # the code comes from --source-dir
+        (("model.pth", "code/predict.py"), False),
+        (("._model.pth", "model.pth", "__MACOSX/", "__MACOSX/x"), True),
+    ],
+)
+def test_serving_accepts_layouts_the_container_serves(
+    names: tuple[str, ...], code_from_archive: bool
+) -> None:
+    check_serving_layout(
+        _entries(*names),
+        "model.tar.gz",
+        program="inference.py",
+        code_from_archive=code_from_archive,
+    )
+
+
+def test_a_directory_lists_as_its_archive_would(tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_text("x = 1\n")
+    (tmp_path / "model.pth").write_bytes(b"12345")
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "link").symlink_to("model.pth")
+
+    assert directory_entries(tmp_path) == [
+        ArchiveEntry("code/inference.py", "file", 6),
+        ArchiveEntry("link", "symlink"),
+        ArchiveEntry("model.pth", "file", 5),
+    ]

@@ -15,10 +15,9 @@ from sagepipe.artifacts.payload import (
     generate_payloads,
     read_hyperparameters,
     read_payload_samples,
-    resolve_hyperparameters,
 )
 from sagepipe.config.hyperparameters import ModelHyperparameters
-from sagepipe.config.payload import PayloadConfig
+from sagepipe.config.payload import PayloadConfig, resolve_hyperparameters
 
 from .conftest import file, write_archive
 
@@ -73,6 +72,7 @@ def test_the_manifest_is_written_beside_and_inside_the_archive(tmp_path: Path) -
         "file": "payload_text_csv.csv",
         "records": 1,
         "fields": ["penguin_id", "island", "bill_length_mm", "sex", "note"],
+        "source": None,
     }
     with tarfile.open(tmp_path / "payload.tar.gz") as tar:
         assert sorted(tar.getnames()) == ["manifest.json", "payload_text_csv.csv"]
@@ -127,7 +127,8 @@ def test_hyperparameters_are_read_from_the_top_of_the_archive(tmp_path: Path, fo
         [file("model.pth", b"w"), file("hyperparameters.json", json.dumps(values).encode())],
     )
 
-    assert read_hyperparameters(archive) == HP
+    assert read_hyperparameters(archive) == values
+    assert resolve_hyperparameters(archive, _config()) == HP
 
 
 def test_hyperparameters_elsewhere_than_the_top_level_are_not_read(tmp_path: Path) -> None:

@@ -135,3 +135,89 @@ def test_a_corrupt_model_archive_is_refused_with_one_line(tmp_path: Path, how: s
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sagepipe: error:")
     assert str(archive) in lines[0] and "corrupt" in lines[0]
+
+
+def _archive(path: Path, members: dict[str, bytes]) -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+INFERENCE = b"def model_fn(model_dir):\n    return 'model'\n"
+
+
+@pytest.mark.parametrize(
+    ("members", "explanation"),
+    [
+        (
+            {"my_model/model.pt": b"w", "my_model/code/inference.py": INFERENCE},
+            "everything is under the directory 'my_model/' (my_model/code/inference.py, "
+            "my_model/model.pt); SageMaker extracts the archive into /opt/ml/model and expects "
+            "the model files at the top level and the inference code under code/. Rebuild it "
+            "from inside the directory: tar czvf model.tar.gz -C my_model .",
+        ),
+        (
+            {"model.pt": b"w", "inference.py": INFERENCE},
+            "the inference script inference.py is at the top level, but SageMaker's PyTorch "
+            "inference container runs code/inference.py",
+        ),
+        (
+            {"model.pt": b"w", "code/predict.py": INFERENCE},
+            "has no code/inference.py (code/ holds: code/predict.py); put the inference script "
+            "under code/ (sagepipe package adds it)",
+        ),
+    ],
+    ids=["top-directory", "script-at-the-top", "no-entry-point"],
+)
+def test_a_mispacked_archive_is_explained_in_one_line(
+    tmp_path: Path, members: dict[str, bytes], explanation: str
+) -> None:
+    archive = _archive(tmp_path / "model.tar.gz", members)
+
+    result = sagepipe("serve", "model.tar.gz", "--port", "0", "--workers", "1", cwd=tmp_path)
+
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines() == [stderr.strip()]
+    assert stderr.startswith("sagepipe: error: model.tar.gz")
+    assert explanation in stderr
+    assert not result.stdout  # nothing was served
+    assert archive.is_file()
+
+
+def test_serve_and_package_explain_an_extra_top_directory_alike(tmp_path: Path) -> None:
+    _archive(tmp_path / "model.tar.gz", {"my_model/model.pt": b"w", "my_model/notes.txt": b"n"})
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_bytes(INFERENCE)
+
+    served = sagepipe("serve", "model.tar.gz", "--port", "0", "--workers", "1", cwd=tmp_path)
+    packaged = sagepipe(
+        "package", "model.tar.gz", "--source-dir", "code", "-o", "out.tar.gz", cwd=tmp_path
+    )
+
+    assert served.returncode == packaged.returncode == 2
+    assert served.stderr == packaged.stderr
+    assert b"everything is under the directory 'my_model/'" in served.stderr
+
+
+def test_an_extracted_model_directory_is_checked_too(tmp_path: Path) -> None:
+    model = tmp_path / "extracted"
+    (model / "code").mkdir(parents=True)
+    (model / "model.pt").write_bytes(b"w")
+    (model / "code" / "serve.py").write_bytes(INFERENCE)
+
+    wrong = sagepipe("serve", "extracted", "--port", "0", "--workers", "1", cwd=tmp_path)
+    named = sagepipe("serve", "extracted", "--entry-point", "nope.py", "--port", "0", cwd=tmp_path)
+
+    assert wrong.returncode == 2 and b"Traceback" not in wrong.stderr
+    assert b"extracted has no code/inference.py (code/ holds: code/serve.py)" in wrong.stderr
+    assert named.returncode == 2
+    assert b"the entry point nope.py is not in" in named.stderr
+    assert b"Traceback" not in named.stderr

@@ -81,6 +81,25 @@ def test_server_that_cannot_start_is_failed(home: Path, tmp_path: Path) -> None:
     assert record.failure_reason is not None and "no model here" in record.failure_reason
 
 
+@pytest.mark.slow
+def test_a_mispacked_model_fails_the_endpoint_with_the_layout_explanation(
+    home: Path, tmp_path: Path
+) -> None:
+    # The endpoint starts `sagepipe serve`: the reason is serve's one line, not a traceback.
+    mispacked = tmp_path / "mispacked"
+    mispacked.mkdir()
+    (mispacked / "model.pt").write_bytes(b"w")
+    (mispacked / "inference.py").write_text("def model_fn(model_dir):\n    return 1\n")
+
+    with pytest.raises(EndpointError, match=r"inference\.py is at the top level"):
+        create_endpoint("mispacked", str(mispacked), workers=1)
+
+    reason = describe_endpoint("mispacked").failure_reason
+    assert reason is not None
+    assert "runs code/inference.py" in reason and "sagepipe package" in reason
+    assert "Traceback" not in reason
+
+
 def test_unknown_and_invalid_names(home: Path, doubler: Path) -> None:
     with pytest.raises(EndpointNotFoundError, match="sagepipe endpoints list"):
         describe_endpoint("nope")

@@ -150,11 +150,7 @@ def check_layout(
     code_files = tuple(n for n in files if n.startswith(code_prefix))
     present = None if entry_point is None else f"{code_prefix}{entry_point}" in code_files
     if present is False:
-        found = ", ".join(code_files) or "nothing"
-        raise ArchiveLayoutError(
-            f"{archive} has no code/{entry_point} (code/ holds: {found}); put the inference "
-            "script under code/ (sagepipe package adds it)"
-        )
+        raise _missing_entry_point(archive, str(entry_point), code_files)
     requirements = f"{code_prefix}{REQUIREMENTS}"
     sizes = {e.name: e.size for e in kept if e.kind == "file"}
     return LayoutReport(
@@ -197,6 +193,79 @@ def validate_model_archive(path: Path, *, entry_point: str | None = None) -> Lay
             ", ".join(report.duplicates),
         )
     return report
+
+
+def check_serving_layout(
+    entries: Iterable[ArchiveEntry],
+    archive: str | Path,
+    *,
+    program: str,
+    code_from_archive: bool,
+) -> None:
+    """Check that the PyTorch inference container would find the model and its code.
+
+    The checks of :func:`check_layout` that ``sagepipe package`` makes, for a model about to be
+    served: everything under one extra top directory; with the code taken from the archive's
+    ``code/``, the entry point at the top level instead of under ``code/``, or ``code/``
+    holding Python files but not the entry point (the container would then silently serve
+    with its default handlers). An empty model or one without ``code/`` is left to the
+    default handlers, which explain what they miss.
+
+    Args:
+        entries: The model's members or files (see :class:`ArchiveEntry`).
+        archive: The model as the user named it, for messages.
+        program: The inference script the container runs (``SAGEMAKER_PROGRAM``).
+        code_from_archive: Whether the code is the model's ``code/`` (not a separate
+            source directory).
+
+    Raises:
+        ArchiveLayoutError: the layout is one of the mistakes above; the message says how to
+            rebuild it.
+    """
+    kept = [e for e in entries if e.name and not is_junk(e.name)]
+    if not kept:
+        return
+    _check_top_level(kept, archive)
+    if not code_from_archive:
+        return
+    files = {e.name for e in kept if e.kind == "file"}
+    code_files = tuple(sorted(n for n in files if n.startswith(CODE_DIR + "/")))
+    if f"{CODE_DIR}/{program}" in code_files:
+        return
+    if program in files:
+        raise ArchiveLayoutError(
+            f"{archive}: the inference script {program} is at the top level, but SageMaker's "
+            f"PyTorch inference container runs code/{program} (at the top level it would be "
+            f"ignored and the default handlers used); put it under code/: sagepipe package "
+            f"{archive} --source-dir DIR -o OUT.tar.gz, DIR holding {program}"
+        )
+    if any(n.endswith(".py") for n in code_files):
+        raise _missing_entry_point(archive, program, code_files)
+
+
+def directory_entries(root: Path) -> list[ArchiveEntry]:
+    """The files and links of an extracted model directory, sorted by name, as an archive
+    of its files would list them (directories are implied by their files, as the archive a
+    directory was extracted from need not have had directory members)."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found.append(ArchiveEntry(name, "symlink"))
+        elif path.is_file():
+            found.append(ArchiveEntry(name, "file", path.stat().st_size))
+    return found
+
+
+def _missing_entry_point(
+    archive: str | Path, entry_point: str, code_files: tuple[str, ...]
+) -> ArchiveLayoutError:
+    found = ", ".join(code_files) or "nothing"
+    return ArchiveLayoutError(
+        f"{archive} has no code/{entry_point} (code/ holds: {found}); put the inference "
+        "script under code/ (sagepipe package adds it), or name the script it is with "
+        "SAGEMAKER_PROGRAM"
+    )
 
 
 def _check_top_level(entries: list[ArchiveEntry], archive: str | Path) -> None:

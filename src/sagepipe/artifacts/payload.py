@@ -1,6 +1,13 @@
-"""Sample payloads for testing a registered model, built from its field lists.
+"""Sample payloads for testing a registered model: the payload archive, its manifest, and
+samples built from the model's field lists.
 
-One sample file per content type, every record laid out as the tabular example's
+The archive (``payload.tar.gz``) holds the sample files and ``manifest.json``
+(:class:`PayloadManifest`), which says, for each sample, its member name, the content type
+it is sent as and, for a user-supplied file, where it came from (``source``). User files sit
+under ``samples/<file name>``, as they were given (see
+:mod:`sagepipe.artifacts.sample_files`); generated samples are described below.
+
+Generated: one sample file per content type, every record laid out as the tabular example's
 ``inference.py`` reads it:
 
 * ``text/csv``: one record per line, no header, the fields of ``full_field_list`` without
@@ -18,39 +25,85 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import math
 import tarfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sagepipe.artifacts.errors import PayloadError
 from sagepipe.artifacts.gzipio import open_tar_stream
 from sagepipe.artifacts.tarstream import TarReader
-from sagepipe.config.hyperparameters import ModelHyperparameters
-from sagepipe.config.payload import SUPPORTED_PAYLOAD_TYPES, PayloadConfig
-from sagepipe.errors import ConfigError, did_you_mean
-
-logger = logging.getLogger(__name__)
+from sagepipe.errors import did_you_mean
 
 PAYLOAD_ARCHIVE = "payload.tar.gz"
 MANIFEST = "manifest.json"
 HYPERPARAMETERS_FILE = "hyperparameters.json"
 _FILE_NAMES = {"text/csv": "payload_text_csv.csv", "application/json": "payload_json.json"}
 _MAX_HYPERPARAMETERS_BYTES = 1 << 20
+#: The content types generated from field lists.
+GENERATED_TYPES = ("text/csv", "application/json")
+
+
+class FieldLists(Protocol):
+    """The model's field lists (what :class:`~sagepipe.config.ModelHyperparameters` holds;
+    this module stays independent of the configs)."""
+
+    @property
+    def id_name(self) -> str: ...
+    @property
+    def label_name(self) -> str: ...
+    @property
+    def full_field_list(self) -> Sequence[str]: ...
+    @property
+    def tab_field_list(self) -> Sequence[str]: ...
+    @property
+    def cat_field_list(self) -> Sequence[str]: ...
+
+
+class GenerationSettings(Protocol):
+    """How to generate the records (what :class:`~sagepipe.config.PayloadConfig` holds)."""
+
+    @property
+    def content_types(self) -> Sequence[str]: ...
+    @property
+    def default_numeric_value(self) -> float: ...
+    @property
+    def default_text_value(self) -> str: ...
+    @property
+    def field_defaults(self) -> Mapping[str, str | float]: ...
+    @property
+    def sample_count(self) -> int: ...
 
 
 class PayloadSample(BaseModel):
-    """One sample file of the payload archive."""
+    """One sample file of the payload archive: one request of the smoke test.
+
+    Attributes:
+        content_type: The ``Content-Type`` it is sent with.
+        file: Its member name in the archive (``samples/<name>`` for a user's file).
+        records: Records in a generated sample; ``None`` for a user's file.
+        fields: Field names of a generated sample's records, in order; empty for a user's file.
+        source: The user's file it is a copy of (its file name for a local file, its
+            ``s3://`` URI otherwise); ``None`` for a generated sample.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     content_type: str
     file: str
-    records: int
+    records: int | None
     fields: tuple[str, ...]
+    source: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name this sample."""
+        if self.source is None:
+            return f"{self.content_type} sample payload"
+        return f"sample file {self.source}"
 
 
 class PayloadManifest(BaseModel):
@@ -75,7 +128,7 @@ class PayloadManifest(BaseModel):
 
 
 def generate_payloads(
-    hyperparameters: ModelHyperparameters, config: PayloadConfig, output_dir: Path
+    hyperparameters: FieldLists, config: GenerationSettings, output_dir: Path
 ) -> PayloadManifest:
     """Write ``payload.tar.gz`` and ``manifest.json`` into ``output_dir``.
 
@@ -87,11 +140,11 @@ def generate_payloads(
     Raises:
         PayloadError: no feature fields, an unknown content type, or a bad override.
     """
-    unknown = [t for t in config.content_types if t not in SUPPORTED_PAYLOAD_TYPES]
+    unknown = [t for t in config.content_types if t not in GENERATED_TYPES]
     if unknown or not config.content_types:
         raise PayloadError(
             f"content types {unknown or '(none)'} cannot be generated; use "
-            + ", ".join(SUPPORTED_PAYLOAD_TYPES)
+            + ", ".join(GENERATED_TYPES)
         )
     fields = [f for f in hyperparameters.full_field_list if f != hyperparameters.label_name]
     records = [_record(hyperparameters, config, fields, n) for n in range(config.sample_count)]
@@ -129,58 +182,58 @@ def read_archive_files(archive: Path) -> dict[str, bytes]:
 
 
 def read_payload_samples(payload_archive: Path) -> dict[str, bytes]:
-    """The request bodies of a ``payload.tar.gz``, by content type (for smoke tests)."""
+    """The request bodies of a ``payload.tar.gz`` of generated samples, by content type."""
+    return {sample.content_type: body for sample, body in read_payload_files(payload_archive)}
+
+
+def read_payload_files(payload_archive: Path) -> list[tuple[PayloadSample, bytes]]:
+    """Every sample of a ``payload.tar.gz`` with its request body, in manifest order.
+
+    Raises:
+        PayloadError: no or an invalid manifest, or a sample it names is missing.
+    """
     files = read_archive_files(payload_archive)
     if MANIFEST not in files:
         raise PayloadError(f"{payload_archive} has no {MANIFEST}; it is not a payload archive")
-    manifest = PayloadManifest.model_validate_json(files[MANIFEST])
-    return {s.content_type: files[s.file] for s in manifest.samples if s.file in files}
+    try:
+        manifest = PayloadManifest.model_validate_json(files[MANIFEST])
+    except ValidationError as exc:
+        reason = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise PayloadError(
+            f"{payload_archive}: {MANIFEST} is not a payload manifest: {reason}"
+        ) from None
+    missing = [s.file for s in manifest.samples if s.file not in files]
+    if missing:
+        raise PayloadError(f"{payload_archive}: {MANIFEST} names samples it lacks: {missing}")
+    return [(sample, files[sample.file]) for sample in manifest.samples]
 
 
-def read_hyperparameters(model_archive: Path) -> ModelHyperparameters | None:
-    """The ``hyperparameters.json`` at the top level of a model archive, or ``None``.
+def read_hyperparameters(model_archive: Path) -> dict[str, Any] | None:
+    """The JSON object of the ``hyperparameters.json`` at the top level of a model archive,
+    or ``None`` (:func:`sagepipe.config.payload.resolve_hyperparameters` reads the field
+    lists from it).
 
-    The file may hold JSON values (as the example's ``train.py`` writes) or SageMaker's
-    all-string form. The archive is streamed to its end even after the file is found: a
-    payload made from a corrupt or truncated model archive must not count as a success.
+    The archive is streamed to its end even after the file is found: a payload made from a
+    corrupt or truncated model archive must not count as a success.
 
     Raises:
-        PayloadError: the file is not valid JSON or not valid hyperparameters.
+        PayloadError: the file is over 1 MiB, not valid JSON or not a JSON object.
         ArchiveFormatError: the archive is corrupt or truncated (its CRC-32 or length).
     """
-    found: ModelHyperparameters | None = None
+    found: dict[str, Any] | None = None
     with open_tar_stream(model_archive) as stream:
         reader = TarReader(stream, model_archive)
         for info in reader:
             if found is None and info.name == HYPERPARAMETERS_FILE and info.isreg():
                 if info.size > _MAX_HYPERPARAMETERS_BYTES:
                     raise PayloadError(f"{model_archive}: {info.name} is over 1 MiB")
-                found = _parse_hyperparameters(reader.read(info.size), model_archive)
+                found = _json_object(reader.read(info.size), model_archive)
     return found
 
 
-def resolve_hyperparameters(
-    model_archive: Path | None, config: PayloadConfig
-) -> ModelHyperparameters:
-    """The archive's ``hyperparameters.json`` when present, else the config's field lists.
-
-    Raises:
-        PayloadError: neither has them.
-    """
-    found = read_hyperparameters(model_archive) if model_archive is not None else None
-    if found is not None:
-        return found
-    if config.hyperparameters is not None:
-        return config.hyperparameters
-    where = f"{model_archive} has no top-level {HYPERPARAMETERS_FILE}" if model_archive else ""
-    raise PayloadError(
-        f"no field lists for the payload: {where or 'no model archive was given'} and the "
-        "payload config has no 'hyperparameters' (set id_name, label_name, full_field_list, "
-        "tab_field_list and cat_field_list there)"
-    )
-
-
-def _parse_hyperparameters(raw: bytes, archive: Path) -> ModelHyperparameters:
+def _json_object(raw: bytes, archive: Path) -> dict[str, Any]:
     where = f"{archive}: {HYPERPARAMETERS_FILE}"
     try:
         values = json.loads(raw)
@@ -188,22 +241,11 @@ def _parse_hyperparameters(raw: bytes, archive: Path) -> ModelHyperparameters:
         raise PayloadError(f"{where} is not valid JSON: {exc}") from None
     if not isinstance(values, dict):
         raise PayloadError(f"{where} must hold a JSON object of hyperparameters")
-    known = ModelHyperparameters.model_fields
-    ignored = sorted(k for k in values if k not in known)
-    if ignored:
-        # Training scripts often save extra settings next to the model's own fields.
-        logger.info("%s: ignoring keys that are not model hyperparameters: %s", where, ignored)
-        values = {k: v for k, v in values.items() if k in known}
-    try:
-        if all(isinstance(v, str) for v in values.values()):
-            return ModelHyperparameters.from_sagemaker(values)
-        return ModelHyperparameters(**values)
-    except ConfigError as exc:
-        raise PayloadError(f"{where}: {exc}") from None
+    return values
 
 
 def _record(
-    hp: ModelHyperparameters, config: PayloadConfig, fields: list[str], n: int
+    hp: FieldLists, config: GenerationSettings, fields: list[str], n: int
 ) -> dict[str, Any]:
     features = set(hp.tab_field_list) | set(hp.cat_field_list)
     if not features:

@@ -7,7 +7,7 @@ from sagepipe.config.hyperparameters import ModelHyperparameters
 from sagepipe.config.messages import ConfigValidationError
 from sagepipe.config.model import PyTorchModelConfig, PytorchModelCreationConfig
 from sagepipe.config.packaging import PackagingConfig
-from sagepipe.config.payload import PayloadConfig
+from sagepipe.config.payload import PayloadConfig, SampleFile
 from sagepipe.config.processing import ProcessingConfig, ProcessingInput, ProcessingOutput
 from sagepipe.config.registration import RegistrationConfig
 from sagepipe.config.tabular_preprocessing import TabularPreprocessingConfig
@@ -32,6 +32,7 @@ __all__ = [
     "PyTorchTrainingConfig",
     "PytorchModelCreationConfig",
     "RegistrationConfig",
+    "SampleFile",
     "TabularPreprocessingConfig",
     "TrainingChannel",
 ]

@@ -20,7 +20,7 @@ from sagepipe.errors import ConfigFileError, did_you_mean
 from sagepipe.expressions import JsonValue, Parameter, parameters_in, to_json
 
 # Fields that hold local paths (a string or a list of strings), in any config.
-PATH_FIELDS: frozenset[str] = frozenset({"source_dir", "dependencies"})
+PATH_FIELDS: frozenset[str] = frozenset({"source_dir", "dependencies", "path"})
 
 _PARAMETER_PREFIX = "Parameters."
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sagepipe.artifacts.gzipcheck import GZIP_MAGIC
+from sagepipe.artifacts.layout import check_serving_layout, directory_entries
 from sagepipe.artifacts.safety import safe_extract
 from sagepipe.serving.errors import ModelSourceError
 from sagepipe.serving.settings import DEFAULT_PROGRAM
@@ -92,6 +93,8 @@ def prepare_model(
     Raises:
         ModelSourceError: MODEL or the code cannot be found, or an explicitly named entry
             point is missing.
+        ArchiveLayoutError: MODEL is laid out as SageMaker would not serve it (everything
+            under one top directory, the entry point outside ``code/`` or missing from it).
         UnsafeArchiveError: an archive has a member that would escape its directory.
         ArchiveFormatError: an archive is corrupt or truncated (its gzip CRC-32 or length
             does not match, checked before anything is served); nothing is extracted then.
@@ -109,6 +112,16 @@ def prepare_model(
     else:
         code_dir = model_dir / "code" if (model_dir / "code").is_dir() else None
     explicit = entry_point is not None or source_dir is not None
+    # The layout mistakes `sagepipe package` explains, explained before any worker starts
+    # (a worker would fail with a traceback, or serve with the default handlers). An
+    # explicitly named script that is missing gets its own message below.
+    check_serving_layout(
+        directory_entries(model_dir),
+        model,
+        program=program,
+        code_from_archive=not explicit
+        and (not submit or submit.rstrip("/") in _CONTAINER_CODE_DIRS),
+    )
     if explicit and (code_dir is None or not (code_dir / program).is_file()):
         where = code_dir if code_dir is not None else model_dir / "code"
         listing = sorted(p.name for p in where.glob("*.py")) if where.is_dir() else []

@@ -80,7 +80,12 @@ def _load(app: WorkerApp, settings: WorkerSettings, index: int, status: _Status)
             settings.default_accept,
         )
     except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, then exit
-        traceback.print_exc()
+        from sagepipe.errors import SagepipeError
+
+        # sagepipe's own errors say what is wrong and how to fix it (the supervisor prints
+        # the message); a traceback is for failures in the user's code.
+        if not isinstance(exc, SagepipeError):
+            traceback.print_exc()
         status.send(f"failed {type(exc).__name__}: {exc}")
         sys.stderr.flush()
         os._exit(EXIT_LOAD_FAILED)

@@ -12,8 +12,9 @@ properties only.
 
 Before registering, unless ``SkipModelValidation`` is ``All``, the package is validated as
 SageMaker does it: served (see :mod:`sagepipe.local.calls.smoke`) and sent every sample of
-``SamplePayloadUrl`` (a ``.tar.gz`` of payload files: sagepipe's payload archive with its
-manifest, or plain files sent as the first ``SupportedContentTypes``), each answered 2xx.
+``SamplePayloadUrl`` (a ``.tar.gz`` of payload files: sagepipe's payload archive, whose
+manifest gives each file's content type, generated or user-supplied; or plain files sent as
+the first ``SupportedContentTypes``), each answered 2xx; a failure names the file.
 The properties are shaped like ``DescribeModelPackage``.
 """
 
@@ -138,7 +139,7 @@ def _samples(
     except ArtifactError as exc:
         raise StepFailure(f"the sample payloads {payload_uri} cannot be read: {exc}") from None
     return [
-        SamplePayload(f"{name} sample payload of {payload_uri}", content_type, body)
+        SamplePayload(f"{name} of {payload_uri}", content_type, body)
         for name, content_type, body in bodies
     ]
 
@@ -146,17 +147,17 @@ def _samples(
 def _payload_bodies(archive: Path, content_type: str | None) -> list[tuple[str, str, bytes]]:
     """``(name, content type, body)`` of each sample: by sagepipe's payload manifest when
     the archive has one, else every file as ``content_type``."""
-    from sagepipe.artifacts.payload import MANIFEST, read_archive_files, read_payload_samples
+    from sagepipe.artifacts.payload import MANIFEST, read_archive_files, read_payload_files
 
     files = read_archive_files(archive)
     if MANIFEST in files:
-        return [(t, t, body) for t, body in read_payload_samples(archive).items()]
+        return [(s.label, s.content_type, body) for s, body in read_payload_files(archive)]
     if content_type is None:
         raise StepFailure(
             "SamplePayloadUrl holds plain files but InferenceSpecification has no "
             "SupportedContentTypes to send them as; add one"
         )
-    return [(name, content_type, body) for name, body in sorted(files.items())]
+    return [(f"{name} sample payload", content_type, body) for name, body in sorted(files.items())]
 
 
 def _smoke_test(

@@ -8,14 +8,24 @@ bundle one by one (S3 does not unpack archives), so the script's sibling modules
 The packaging and payload steps run sagepipe's own scripts
 (:mod:`sagepipe.sagemaker.container`): each bundle is that standalone, standard-library-only
 script, a small JSON config written from the step's config, and (packaging) the inference code
-under ``inference_code/``. Nothing is installed in the container, so no network is needed.
+under ``inference_code/`` or (payload) the user's local sample files under ``samples/`` (their
+``s3://`` samples are inputs of the job). Nothing is installed in the container, so no network
+is needed.
 """
 
 from __future__ import annotations
 
 import json
 from importlib import resources as package_files
+from pathlib import Path
 
+from sagepipe.artifacts.errors import PayloadError
+from sagepipe.artifacts.sample_files import (
+    MAX_SAMPLE_BYTES,
+    check_sample,
+    local_sample_files,
+    sample_content_type,
+)
 from sagepipe.expressions import JsonValue
 from sagepipe.pipeline import Step
 from sagepipe.sagemaker.bundles import Bundle, BundleFile, dependency_files, directory_files
@@ -121,6 +131,9 @@ def compile_packaging(ctx: CompileContext, step: Step) -> list[CompiledStep]:
 
 
 def compile_payload(ctx: CompileContext, step: Step) -> list[CompiledStep]:
+    samples = _literal(step, "samples")
+    if isinstance(samples, list) and samples:
+        return _compile_sample_files(ctx, step, samples)
     keys = ("content_types", "default_numeric_value", "default_text_value", "field_defaults")
     settings = {key: _literal(step, key) for key in (*keys, "sample_count", "hyperparameters")}
     bundle = ctx.bundle(
@@ -135,6 +148,58 @@ def compile_payload(ctx: CompileContext, step: Step) -> list[CompiledStep]:
     )
     output = ("payload_sample", f"{ROOT}/output/payload_sample", None)
     return [_script_job(ctx, step, "make_payload.py", bundle, [model], output)]
+
+
+def _compile_sample_files(
+    ctx: CompileContext, step: Step, samples: list[dict[str, str | None]]
+) -> list[CompiledStep]:
+    """The payload job of user-supplied samples: local files travel in the code bundle under
+    ``samples/``, ``s3://`` ones are inputs under ``/opt/ml/processing/input/samples/<n>``;
+    the script checks them all again and packs them with a manifest."""
+    entries: list[dict[str, str | None]] = []
+    files: list[BundleFile] = []
+    inputs: list[JsonValue] = []
+    for index, sample in enumerate(samples):
+        path, content_type = str(sample["path"]), sample.get("content_type")
+        if path.startswith("s3://"):
+            local_path = f"{ROOT}/input/samples/{index}"
+            inputs.append(processing_input(f"samples-{index}", path, local_path))
+            entries.append({"uri": path, "input": local_path, "content_type": content_type})
+            continue
+        for file, file_type in _local_samples(step, index, path, content_type):
+            # Only the file name is kept: a definition must not depend on where the project
+            # sits on disk.
+            files.append(BundleFile(f"samples/{file.name}", source=file))
+            entries.append({"file": f"samples/{file.name}", "content_type": file_type})
+    settings = {"samples": entries, "max_sample_bytes": MAX_SAMPLE_BYTES}
+    bundle = ctx.bundle(
+        ("payload-samples", json.dumps(samples, sort_keys=True)),
+        lambda: Bundle.of(
+            [_script("make_payload.py"), _settings("sagepipe_payload.json", settings), *files],
+            "payload bundle of the sample files",
+        ),
+    )
+    model = processing_input(
+        "model_input", ctx.input_value(step, "model_input"), f"{ROOT}/input/model"
+    )
+    output = ("payload_sample", f"{ROOT}/output/payload_sample", None)
+    return [_script_job(ctx, step, "make_payload.py", bundle, [model, *inputs], output)]
+
+
+def _local_samples(
+    step: Step, index: int, path: str, content_type: str | None
+) -> list[tuple[Path, str]]:
+    """The files of a local sample entry, checked again now (they may have changed since the
+    config was built), each with its content type."""
+    found = []
+    try:
+        for file in local_sample_files(Path(path)):
+            file_type = sample_content_type(str(file), content_type)
+            check_sample(str(file), file.read_bytes(), file_type)
+            found.append((file, file_type))
+    except PayloadError as exc:
+        raise CompileError(f"step {step.name!r}: samples[{index}]: {exc}") from None
+    return found
 
 
 def _script_job(
