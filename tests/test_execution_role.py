@@ -63,7 +63,7 @@ def test_a_user_is_not_a_role(s3_environ: dict[str, str], monkeypatch: pytest.Mo
     monkeypatch.delenv("SAGEPIPE_EXECUTION_ROLE", raising=False)
     caller = boto3.client("sts").get_caller_identity()["Arn"]
     assert ":user/" in caller
-    with pytest.raises(ExecutionRoleError, match="is not a role: .* set SAGEPIPE_EXECUTION_ROLE"):
+    with pytest.raises(ExecutionRoleError, match=r"is not a role: .* set SAGEPIPE_EXECUTION_ROLE"):
         get_execution_role()
 
 

@@ -248,7 +248,11 @@ def test_an_entry_point_without_source_dir_adds_only_that_script_to_the_archives
     model.deploy(2, "ml.m5.large")
     stub.assert_no_pending_responses()
     members = _members(session, s3_bucket, "models/my-model/model.tar.gz")
-    assert members == {"model.pth": b"weights", "code/helper.py": b"helper", "code/inference.py": b"new"}
+    assert members == {
+        "model.pth": b"weights",
+        "code/helper.py": b"helper",
+        "code/inference.py": b"new",
+    }
 
 
 def test_an_entry_point_missing_here_and_in_the_archive_is_an_error(

@@ -63,6 +63,9 @@ TRAINING_SCRIPT = """
             json.dump(seen, f)
 """
 
+# The page's lines are kept as they are, long ones included.
+# ruff: noqa: E501
+
 # "Load a Model" and "Get Predictions from a PyTorch Model" (model_fn with context, the
 # overridden predict_fn), for a model that doubles its input; training as "Save the Model".
 TRAIN_AND_DEPLOY = """
@@ -185,8 +188,11 @@ def project(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
 
 def test_create_an_estimator_and_fit_two_channels(project: Path) -> None:
-    _put_data("s3://my-data-bucket/path/to/my/training/data", "s3://my-data-bucket/path/to/my/test/data")
+    _put_data(
+        "s3://my-data-bucket/path/to/my/training/data", "s3://my-data-bucket/path/to/my/test/data"
+    )
 
+    # fmt: off
     pytorch_estimator = PyTorch('pytorch-train.py',
                                 instance_type='local',  # seed: 'ml.p3.2xlarge'
                                 instance_count=1,
@@ -195,6 +201,7 @@ def test_create_an_estimator_and_fit_two_channels(project: Path) -> None:
                                 hyperparameters = {'epochs': 20, 'batch-size': 64, 'learning-rate': 0.1})
     pytorch_estimator.fit({'train': 's3://my-data-bucket/path/to/my/training/data',
                            'test': 's3://my-data-bucket/path/to/my/test/data'})
+    # fmt: on
 
     files = _model_files(pytorch_estimator.model_data, project)
     seen = json.loads(files["args.json"])
@@ -208,6 +215,7 @@ def test_create_an_estimator_and_fit_two_channels(project: Path) -> None:
 def test_deploy_an_estimator_and_predict(project: Path) -> None:
     _put_data("s3://my_bucket/my_training_data/")
 
+    # fmt: off
     # Train my estimator
     pytorch_estimator = PyTorch(entry_point='train_and_deploy.py',
                                 instance_type='local',  # seed: 'ml.p3.2xlarge'
@@ -224,6 +232,7 @@ def test_deploy_an_estimator_and_predict(project: Path) -> None:
     # `response` is a NumPy array.
     data = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
     response = predictor.predict(data)
+    # fmt: on
 
     assert isinstance(response, np.ndarray)
     assert response.tolist() == [[2.0, 4.0], [6.0, 8.0]]
@@ -250,6 +259,7 @@ def test_bring_your_own_model_with_the_pages_inference_script(
     get_storage().put_file(str(tmp_path / "model.tar.gz"), "s3://my-bucket/my-path/model.tar.gz")
     _write(project / "inference.py", INFERENCE_SCRIPT)
 
+    # fmt: off
     from sagepipe import get_execution_role
     role = get_execution_role()
 
@@ -258,6 +268,7 @@ def test_bring_your_own_model_with_the_pages_inference_script(
 
     predictor = pytorch_model.deploy(instance_type='local',  # seed: 'ml.c4.xlarge'
                                      initial_instance_count=1)
+    # fmt: on
 
     # "Now you can call the predict() method": a pickled tensor, as the input_fn expects.
     predictor.serializer = IdentitySerializer("application/python-pickle")
@@ -273,14 +284,17 @@ def test_attach_an_estimator_to_an_existing_training_job(project: Path) -> None:
         "s3://my_bucket/my_training_data/", job_name="MyAwesomePyTorchTrainingJob", logs=False
     )
 
+    # fmt: off
     my_training_job_name = 'MyAwesomePyTorchTrainingJob'
     pytorch_estimator = PyTorch.attach(my_training_job_name)
+    # fmt: on
 
     assert pytorch_estimator.model_data.endswith("/MyAwesomePyTorchTrainingJob/output/model.tar.gz")
     assert pytorch_estimator.entry_point == "train_and_deploy.py"
 
 
 def test_distributed_estimators_as_written(project: Path) -> None:
+    # fmt: off
     pt_estimator = PyTorch(
         entry_point="train_ptddp.py",
         role="SageMakerRole",
@@ -294,8 +308,11 @@ def test_distributed_estimators_as_written(project: Path) -> None:
             }
         }
     )
+    # fmt: on
+
     assert (pt_estimator.distribution_strategy, pt_estimator.instance_count) == ("pytorchddp", 2)
 
+    # fmt: off
     pt_estimator = PyTorch(
         entry_point="train_ptddp.py",
         role="SageMakerRole",
@@ -309,6 +326,8 @@ def test_distributed_estimators_as_written(project: Path) -> None:
             }
         }
     )
+    # fmt: on
+
     assert pt_estimator.distribution_strategy == "torch_distributed"
     assert not pt_estimator.is_local
 
@@ -350,6 +369,7 @@ def test_distributed_training_on_two_hosts(project: Path) -> None:
     _write(project / "train_torch_distributed.py", DISTRIBUTED_SCRIPT)
     _put_data("s3://bucket/path/to/training/data")
 
+    # fmt: off
     pt_estimator = PyTorch(
         entry_point="train_torch_distributed.py",
         role="SageMakerRole",
@@ -365,6 +385,7 @@ def test_distributed_training_on_two_hosts(project: Path) -> None:
     )
 
     pt_estimator.fit("s3://bucket/path/to/training/data")
+    # fmt: on
 
     files = _model_files(pt_estimator.model_data, project)
     assert json.loads(files["total.json"]) == {"total": 3.0, "world": 2}

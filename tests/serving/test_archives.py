@@ -136,7 +136,7 @@ def test_an_entry_point_path_without_source_dir_is_added_to_the_models_code(
     assert sorted(p.name for p in source.code_dir.iterdir()) == ["helper.py", "serve.py"]
     assert (source.code_dir / "serve.py").read_text() == "NEW = True\n"
     assert (model / "code" / "serve.py").read_text() == "OLD = True\n"  # MODEL untouched
-    with pytest.raises(ModelSourceError, match="entry point .*missing.py is not a file"):
+    with pytest.raises(ModelSourceError, match=r"entry point .*missing\.py is not a file"):
         prepare_model(str(model), tmp_path / "w2", {}, entry_point=str(scripts / "missing.py"))
 
 

@@ -67,8 +67,9 @@ def create_endpoint(
         by boto3 (see :mod:`sagepipe.endpoints.runtime_process`) or at its own URL.
 
     Raises:
-        EndpointError: the local SageMaker runtime could not start, a bad name, a live endpoint with that name, or a server that did not
-            start (the endpoint is then recorded ``Failed`` with the tail of its log).
+        EndpointError: the local SageMaker runtime could not start, a bad name, a live
+            endpoint with that name, or a server that did not start (the endpoint is then
+            recorded ``Failed`` with the tail of its log).
     """
     if not _NAME.match(name):
         raise EndpointError(

@@ -35,8 +35,12 @@ VARIANT = "AllTraffic"
 #: SageMaker's InvokeEndpoint payload limit.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 #: Headers InvokeEndpoint passes to the model container (SageMaker strips the others).
-_FORWARDED = ("Content-Type", "Accept", "X-Amzn-SageMaker-Custom-Attributes")
-_FORWARDED += ("X-Amzn-SageMaker-Inference-Id",)
+_FORWARDED = (
+    "Content-Type",
+    "Accept",
+    "X-Amzn-SageMaker-Custom-Attributes",
+    "X-Amzn-SageMaker-Inference-Id",
+)
 #: Request headers of features a single-model local endpoint does not have.
 _UNSUPPORTED = {
     "X-Amzn-SageMaker-Target-Model": "TargetModel (multi-model endpoints)",
@@ -190,7 +194,7 @@ class RuntimeHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002  (stdlib's name)
+    def log_message(self, format: str, *args: object) -> None:
         # Method, path and status only: never the headers (they carry credentials).
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
@@ -221,8 +225,7 @@ def _forward(
         raise InvokeError(
             503,
             "ServiceUnavailable",
-            f"local endpoint {record.name} did not answer ({exc}); see its log "
-            f"{record.log_path}",
+            f"local endpoint {record.name} did not answer ({exc}); see its log {record.log_path}",
         ) from None
     finally:
         connection.close()

@@ -124,9 +124,9 @@ def stop_runtime(home: Path | None = None, timeout_s: float = 10.0) -> bool:
         return True
 
 
-def _read_state(home: Path) -> dict[str, object] | None:
+def _read_state(home: Path) -> dict[str, str | int] | None:
     try:
-        state: dict[str, object] = json.loads((home / "endpoints" / _STATE).read_text())
+        state: dict[str, str | int] = json.loads((home / "endpoints" / _STATE).read_text())
     except (FileNotFoundError, ValueError):
         return None
     return state
@@ -155,4 +155,3 @@ def _wait_ready(process: subprocess.Popen[bytes], log_path: Path) -> str | None:
             return None
         time.sleep(0.05)
     return None
-
