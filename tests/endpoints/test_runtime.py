@@ -214,3 +214,21 @@ def test_endpoint_names_come_from_invoke_endpoints_path() -> None:
     assert endpoint_name("/invocations") is None
     assert endpoint_name("/endpoints//invocations") is None
     assert endpoint_name("/endpoints/a/b/invocations") is None
+
+
+@pytest.mark.slow
+def test_an_endpoint_that_fails_to_start_leaves_no_runtime(home: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    (broken / "code").mkdir(parents=True)
+    (broken / "code" / "inference.py").write_text(
+        "def model_fn(model_dir):\n    raise RuntimeError('cannot load')\n"
+    )
+    with pytest.raises(EndpointError, match="cannot load"):
+        create_endpoint("broken", str(broken), workers=1, startup_timeout_s=60)
+    assert runtime_url() is None
+    with pytest.raises(ClientError, match="Endpoint broken of account"):
+        # A runtime started later reports the failed endpoint as SageMaker reports it.
+        _client(ensure_runtime()).invoke_endpoint(
+            EndpointName="broken", ContentType="application/json", Body=b"[1]"
+        )
+    stop_runtime()

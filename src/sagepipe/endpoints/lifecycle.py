@@ -127,6 +127,8 @@ def create_endpoint(
             _stop(process.pid, 10.0)
             reason = f"the model server did not start:\n{log_tail(log_path)}"
             store.put(record.with_status(FAILED, time.time(), reason))
+            if not _live(store):
+                stop_runtime(home)
             raise EndpointError(f"local endpoint {name!r} failed: {reason}")
         ready = replace(record, url=url, status=IN_SERVICE, updated_at=time.time())
         store.put(ready)
@@ -163,10 +165,15 @@ def delete_endpoint(name: str, home: Path | None = None, timeout_s: float = 30.0
             _stop(record.pid, timeout_s)
         deleted = record.with_status(DELETED, time.time(), record.failure_reason)
         store.put(deleted)
-        live = [r for r in store.all() if refresh(store, r).status in (IN_SERVICE, CREATING)]
+        live = _live(store)
     if not live:
         stop_runtime(home)
     return deleted
+
+
+def _live(store: EndpointStore) -> bool:
+    """Whether any endpoint of the store is serving or starting."""
+    return any(refresh(store, r).status in (IN_SERVICE, CREATING) for r in store.all())
 
 
 def refresh(store: EndpointStore, record: EndpointRecord) -> EndpointRecord:
