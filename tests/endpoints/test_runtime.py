@@ -232,3 +232,23 @@ def test_an_endpoint_that_fails_to_start_leaves_no_runtime(home: Path, tmp_path:
             EndpointName="broken", ContentType="application/json", Body=b"[1]"
         )
     stop_runtime()
+
+
+def test_the_runtime_stops_itself_once_no_endpoint_is_left(home: Path) -> None:
+    import threading
+
+    from sagepipe.endpoints.runtime import RuntimeServer, _stop_when_idle
+
+    home.mkdir(parents=True)
+    server = RuntimeServer(home, "127.0.0.1", 0)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    serving.start()
+    try:
+        assert not server.has_live_endpoints()
+        _stop_when_idle(server, 0.05)  # returns once it has shut the server down
+        serving.join(timeout=10)
+        assert not serving.is_alive()
+    finally:
+        if serving.is_alive():
+            server.shutdown()
+        server.server_close()

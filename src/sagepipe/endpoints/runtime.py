@@ -27,7 +27,13 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from sagepipe.endpoints.store import CREATING, IN_SERVICE, EndpointRecord, EndpointStore
+from sagepipe.endpoints.store import (
+    CREATING,
+    FAILED,
+    IN_SERVICE,
+    EndpointRecord,
+    EndpointStore,
+)
 from sagepipe.execution_role import LOCAL_ACCOUNT_ID
 
 #: The one production variant a local endpoint has (the SDK's name for deploy's variant).
@@ -256,7 +262,7 @@ class RuntimeServer(ThreadingHTTPServer):
             record = refresh(store, record)
         if record.status == IN_SERVICE and record.url is not None:
             return record, record.url
-        if record.status in (IN_SERVICE, CREATING, "Failed"):
+        if record.status in (IN_SERVICE, CREATING, FAILED):
             reason = f": {record.failure_reason}" if record.failure_reason else ""
             raise InvokeError(
                 400,
@@ -268,10 +274,13 @@ class RuntimeServer(ThreadingHTTPServer):
 
     def has_live_endpoints(self) -> bool:
         """Whether any endpoint of the home is serving or starting."""
+        from sagepipe.endpoints.lifecycle import refresh
+
         if not self.home.is_dir():
             return False
         with EndpointStore(self.home) as store:
-            return any(r.status in (IN_SERVICE, CREATING) for r in store.all())
+            # Refreshed: an endpoint whose server is gone no longer keeps the runtime up.
+            return any(refresh(store, r).status in (IN_SERVICE, CREATING) for r in store.all())
 
 
 def _stop_when_idle(server: RuntimeServer, interval_s: float) -> None:
