@@ -24,6 +24,13 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _runtime_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local SageMaker runtimes of tests listen on free ports: tests run in many homes at
+    once, and the default port (8089) may be in use on the machine."""
+    monkeypatch.setenv("SAGEPIPE_RUNTIME_PORT", "0")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -7,13 +7,14 @@ from typing import Any
 
 from sagepipe.errors import SagepipeError
 
-__all__ = ["Predictor", "PyTorchModel", "SagepipeError", "__version__"]
+__all__ = ["Predictor", "PyTorchModel", "SagepipeError", "__version__", "get_execution_role"]
 
 # Public names loaded on first use, so that `import sagepipe` stays light (and so that the
 # root package, which every module imports, depends on no layer).
 _LAZY = {
     "Predictor": "sagepipe.serving.predictor",
     "PyTorchModel": "sagepipe.pytorch.model",
+    "get_execution_role": "sagepipe.execution_role",
 }
 
 

@@ -60,6 +60,11 @@ def test_list_describe_delete(tmp_path: Path) -> None:
         document = json.loads(described.stdout)
         assert document["EndpointStatus"] == "InService"
         assert document["Url"] == record.url and document["ModelDataUrl"] == str(model)
+        runtime = _cli(home, "runtime", "--url")
+        assert runtime.returncode == 0, runtime.stderr
+        assert document["RuntimeUrl"] == runtime.stdout.strip() != record.url
+        hint = _cli(home, "runtime").stdout
+        assert f"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={document['RuntimeUrl']}" in hint
         deleted = _cli(home, "delete", "cli-endpoint")
         assert deleted.returncode == 0 and "deleted" in deleted.stdout
         assert describe_endpoint("cli-endpoint", home).status == "Deleted"
@@ -68,3 +73,14 @@ def test_list_describe_delete(tmp_path: Path) -> None:
     missing = _cli(home, "describe", "cli-endpiont")
     assert missing.returncode == 2
     assert "did you mean" in missing.stderr and "cli-endpoint" in missing.stderr
+
+
+def test_runtime_starts_and_stops(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    started = _cli(home, "runtime", "--url")
+    assert started.returncode == 0, started.stderr
+    url = started.stdout.strip()
+    assert url.startswith("http://127.0.0.1:")
+    assert _cli(home, "runtime", "--url").stdout.strip() == url  # the same one, still running
+    assert _cli(home, "runtime", "--stop").stdout.strip() == "local SageMaker runtime stopped"
+    assert _cli(home, "runtime", "--stop").stdout.strip() == "no runtime was running"

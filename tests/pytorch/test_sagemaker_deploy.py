@@ -200,6 +200,75 @@ def test_model_deploy_repacks_the_code_creates_the_endpoint_and_deletes_it(
     stub.assert_no_pending_responses()
 
 
+def test_an_entry_point_without_source_dir_adds_only_that_script_to_the_archives_code(
+    tmp_path: Path, s3_bucket: str, moto_s3: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK's repack_model without source_dir: the archive's code/ is kept and the entry
+    # point (a path from the working directory) is copied into it; nothing else from here.
+    session = StubSession(moto_s3)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, body in (
+            ("model.pth", b"weights"),
+            ("code/inference.py", b"old"),
+            ("code/helper.py", b"helper"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    session.clients["s3"].put_object(
+        Bucket=s3_bucket, Key="models/model.tar.gz", Body=buffer.getvalue()
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "inference.py").write_text("new")
+    (project / "notes.txt").write_text("not model code")
+    (project / "data.csv").write_text("1,2\n")
+    monkeypatch.chdir(project)
+    stub = session.stubs["sagemaker"]
+    _expect_deploy(
+        stub,
+        "my-model",
+        {
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            "SAGEMAKER_REGION": REGION,
+        },
+        f"s3://{s3_bucket}/models/my-model/model.tar.gz",
+        statuses=("InService",),
+    )
+    model = PyTorchModel(
+        f"s3://{s3_bucket}/models/model.tar.gz",
+        role=ROLE,
+        entry_point="inference.py",
+        name="my-model",
+        sagemaker_session=session,
+    )
+    model.deploy(2, "ml.m5.large")
+    stub.assert_no_pending_responses()
+    members = _members(session, s3_bucket, "models/my-model/model.tar.gz")
+    assert members == {
+        "model.pth": b"weights",
+        "code/helper.py": b"helper",
+        "code/inference.py": b"new",
+    }
+
+
+def test_an_entry_point_missing_here_and_in_the_archive_is_an_error(
+    tmp_path: Path, s3_bucket: str, moto_s3: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = StubSession(moto_s3)
+    model_data = _put_model(session, s3_bucket, "models/model.tar.gz")
+    monkeypatch.chdir(tmp_path)
+    model = PyTorchModel(
+        model_data, role=ROLE, entry_point="inference.py", sagemaker_session=session
+    )
+    with pytest.raises(SagepipeError, match=r"entry_point inference.py is not a file here nor"):
+        model.deploy(1, "ml.m5.large")
+    session.stubs["sagemaker"].assert_no_pending_responses()  # nothing was created
+
+
 def test_estimator_deploy_repacks_the_training_code(
     tmp_path: Path, s3_bucket: str, moto_s3: str
 ) -> None:

@@ -120,6 +120,37 @@ def test_a_missing_explicit_entry_point_is_an_error(tmp_path: Path) -> None:
         prepare_model(str(model), tmp_path / "work", {}, entry_point="serve.py")
 
 
+def test_an_entry_point_path_without_source_dir_is_added_to_the_models_code(
+    tmp_path: Path,
+) -> None:
+    # As the SDK's repack: MODEL's code/ is kept, only the script is added (not its directory).
+    model = write_linear(tmp_path / "model")
+    write_code(model, "OLD = True\n", name="serve.py")
+    write_code(model, "HELPER = True\n", name="helper.py")
+    scripts = tmp_path / "project" / "model"
+    scripts.mkdir(parents=True)
+    (scripts / "serve.py").write_text("NEW = True\n")
+    (scripts / "unrelated.py").write_text("")
+    source = prepare_model(str(model), tmp_path / "work", {}, entry_point=str(scripts / "serve.py"))
+    assert source.program == "serve.py" and source.code_dir is not None
+    assert sorted(p.name for p in source.code_dir.iterdir()) == ["helper.py", "serve.py"]
+    assert (source.code_dir / "serve.py").read_text() == "NEW = True\n"
+    assert (model / "code" / "serve.py").read_text() == "OLD = True\n"  # MODEL untouched
+    with pytest.raises(ModelSourceError, match=r"entry point .*missing\.py is not a file"):
+        prepare_model(str(model), tmp_path / "w2", {}, entry_point=str(scripts / "missing.py"))
+
+
+def test_an_entry_point_path_with_a_source_dir_is_relative_to_it(tmp_path: Path) -> None:
+    model = write_linear(tmp_path / "model")
+    project = tmp_path / "project"
+    (project / "model").mkdir(parents=True)
+    (project / "model" / "serve.py").write_text("")
+    source = prepare_model(
+        str(model), tmp_path / "work", {}, entry_point="model/serve.py", source_dir=str(project)
+    )
+    assert (source.code_dir, source.program) == (project.resolve(), "model/serve.py")
+
+
 def test_missing_model_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ModelSourceError, match="does not exist"):
         prepare_model(str(tmp_path / "nope.tar.gz"), tmp_path, {})

@@ -22,7 +22,7 @@ import posixpath
 import shutil
 import tarfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sagepipe.errors import SagepipeError
@@ -141,7 +141,9 @@ def check_member(member: tarfile.TarInfo, archive: str | Path) -> str:
     return "" if normalised == "." else normalised
 
 
-def safe_extract(archive: Path, destination: Path) -> list[str]:
+def safe_extract(
+    archive: Path, destination: Path, select: Callable[[str], bool] | None = None
+) -> list[str]:
     """Extract a (gzipped) tar archive into ``destination`` after checking every member and
     the gzip stream's CRC-32 and length.
 
@@ -149,6 +151,12 @@ def safe_extract(archive: Path, destination: Path) -> list[str]:
     checked before it is written (and again by ``tarfile``'s ``data`` filter); only once the
     whole stream has been read and verified are the files moved into ``destination``. On
     any error the staging directory is removed: nothing is extracted, nothing is left behind.
+
+    Args:
+        archive: The archive.
+        destination: Where its members go.
+        select: Extract only the members whose normalised name it accepts (every member is
+            still checked, and the whole stream verified).
 
     Returns:
         The normalised names of the extracted members.
@@ -173,8 +181,10 @@ def safe_extract(archive: Path, destination: Path) -> list[str]:
 
                     def checked() -> Iterator[tarfile.TarInfo]:
                         for member in tar:
-                            names.append(checker.check(member))
-                            yield member
+                            name = checker.check(member)
+                            if select is None or select(name):
+                                names.append(name)
+                                yield member
 
                     tar.extractall(staging, members=checked(), filter="data")
             except tarfile.TarError as exc:

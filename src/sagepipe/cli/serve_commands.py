@@ -25,7 +25,9 @@ def _add_code_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     parser.add_argument(
         "--entry-point",
-        help="inference script (default: $SAGEMAKER_PROGRAM or inference.py in the code dir)",
+        help="inference script (default: $SAGEMAKER_PROGRAM or inference.py in the code dir); "
+        "a path (dir/serve.py) without --source-dir is added to MODEL's code/, as the SDK's "
+        "repack does",
     )
     parser.add_argument(
         "--source-dir",

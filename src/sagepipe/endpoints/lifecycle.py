@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sagepipe.endpoints.errors import EndpointError
+from sagepipe.endpoints.runtime_process import ensure_runtime, stop_runtime
 from sagepipe.endpoints.store import (
     CREATING,
     DELETED,
@@ -62,11 +63,13 @@ def create_endpoint(
         startup_timeout_s: How long to wait for the server to listen.
 
     Returns:
-        The ``InService`` endpoint.
+        The ``InService`` endpoint, invoked at ``<runtime URL>/endpoints/<name>/invocations``
+        by boto3 (see :mod:`sagepipe.endpoints.runtime_process`) or at its own URL.
 
     Raises:
-        EndpointError: a bad name, a live endpoint with that name, or a server that did not
-            start (the endpoint is then recorded ``Failed`` with the tail of its log).
+        EndpointError: the local SageMaker runtime could not start, a bad name, a live
+            endpoint with that name, or a server that did not start (the endpoint is then
+            recorded ``Failed`` with the tail of its log).
     """
     if not _NAME.match(name):
         raise EndpointError(
@@ -74,6 +77,8 @@ def create_endpoint(
             "starting with a letter or digit"
         )
     home = home or sagepipe_home()
+    # One address for every endpoint: boto3's sagemaker-runtime clients are pointed at it.
+    ensure_runtime(home)
     with EndpointStore(home) as store:
         existing = store.find(name)
         if existing is not None and refresh(store, existing).status in (IN_SERVICE, CREATING):
@@ -122,6 +127,8 @@ def create_endpoint(
             _stop(process.pid, 10.0)
             reason = f"the model server did not start:\n{log_tail(log_path)}"
             store.put(record.with_status(FAILED, time.time(), reason))
+            if not _live(store):
+                stop_runtime(home)
             raise EndpointError(f"local endpoint {name!r} failed: {reason}")
         ready = replace(record, url=url, status=IN_SERVICE, updated_at=time.time())
         store.put(ready)
@@ -145,18 +152,28 @@ def list_endpoints(home: Path | None = None) -> list[EndpointRecord]:
 
 
 def delete_endpoint(name: str, home: Path | None = None, timeout_s: float = 30.0) -> EndpointRecord:
-    """Stop the endpoint's server (SIGTERM drains it; SIGKILL after ``timeout_s``).
+    """Stop the endpoint's server (SIGTERM drains it; SIGKILL after ``timeout_s``); the
+    local SageMaker runtime too when no endpoint is left.
 
     Raises:
         EndpointNotFoundError: there is no such endpoint.
     """
-    with EndpointStore(home or sagepipe_home()) as store:
+    home = home or sagepipe_home()
+    with EndpointStore(home) as store:
         record = store.get(name)
         if record.pid is not None and record.status != DELETED:
             _stop(record.pid, timeout_s)
         deleted = record.with_status(DELETED, time.time(), record.failure_reason)
         store.put(deleted)
-        return deleted
+        live = _live(store)
+    if not live:
+        stop_runtime(home)
+    return deleted
+
+
+def _live(store: EndpointStore) -> bool:
+    """Whether any endpoint of the store is serving or starting."""
+    return any(refresh(store, r).status in (IN_SERVICE, CREATING) for r in store.all())
 
 
 def refresh(store: EndpointStore, record: EndpointRecord) -> EndpointRecord:

@@ -34,9 +34,11 @@ class PyTorchModel:
     Args:
         model_data: ``model.tar.gz`` URI or path (or a model directory, locally).
         role: IAM role ARN (SageMaker only).
-        entry_point: Inference script, relative to ``source_dir`` (or a path).
-        source_dir: Directory of the inference code (default: the entry point's directory,
-            or the archive's ``code/`` when there is no entry point).
+        entry_point: Inference script, relative to ``source_dir``; without ``source_dir`` a
+            path (relative to the working directory) to the one script that is added to the
+            archive's ``code/``, as the SDK's repack does (locally and on SageMaker).
+        source_dir: Directory of the inference code, which replaces the archive's ``code/``
+            (default: the archive's ``code/`` plus ``entry_point``).
         framework_version: PyTorch version of the inference image (default 2.1).
         py_version: Python version of the image (default py310).
         env: The container's environment variables.
@@ -58,8 +60,6 @@ class PyTorchModel:
         region: str | None = None,
         sagemaker_session: Any = None,
     ) -> None:
-        if entry_point is not None and source_dir is None and Path(entry_point).parent != Path():
-            source_dir, entry_point = str(Path(entry_point).parent), Path(entry_point).name
         self.model_data = str(model_data)
         self.role = role
         self.entry_point = entry_point
@@ -136,10 +136,14 @@ class PyTorchModel:
                 "sets its parallelism)"
             )
         name = endpoint_name or self.name or _timestamped("pytorch-inference")
+        entry_point = self.entry_point
+        if entry_point and self.source_dir is None and Path(entry_point).is_file():
+            # The script from here, added to the archive's code/ (as the SDK's repack).
+            entry_point = str(Path(entry_point).absolute())
         create_endpoint(
             name,
             self.model_data,
-            entry_point=self.entry_point,
+            entry_point=entry_point,
             source_dir=self.source_dir,
             environment=self.env,
             workers=workers,

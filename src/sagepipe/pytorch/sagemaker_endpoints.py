@@ -12,6 +12,7 @@ are called with boto3, and the endpoint is polled with ``DescribeEndpoint`` unti
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -191,7 +192,12 @@ def _repack(s3: Any, model: PyTorchModel, target: str) -> None:
 
 
 def _code_dir(s3: Any, model: PyTorchModel, work: Path) -> tuple[Path, str]:
-    """The local code directory and entry point of ``model``."""
+    """The code directory that becomes ``code/`` of the repacked archive, and the entry point.
+
+    As the SDK's ``repack_model``: an ``s3://`` source dir is downloaded, a local one copied
+    whole; without a source dir the archive's own ``code/`` is kept and only the entry point
+    script is added to it (a script that is not a local file must already be there).
+    """
     from sagepipe.artifacts.safety import safe_extract
 
     entry_point = Path(str(model.entry_point or "inference.py")).name
@@ -204,7 +210,19 @@ def _code_dir(s3: Any, model: PyTorchModel, work: Path) -> tuple[Path, str]:
         if not Path(model.source_dir).is_dir():
             raise EstimatorError(f"source_dir {model.source_dir} is not a directory")
         return Path(model.source_dir), entry_point
+    safe_extract(work / "model.tar.gz", work / "model", select=_in_code_dir)
+    code = work / "model" / "code"
+    code.mkdir(parents=True, exist_ok=True)
     script = Path(str(model.entry_point))
-    if not script.is_file():
-        raise EstimatorError(f"entry_point {script} is not a file (and no source_dir given)")
-    return script.parent, entry_point
+    if script.is_file():
+        shutil.copy2(script, code / entry_point)
+    elif not (code / entry_point).is_file():
+        raise EstimatorError(
+            f"entry_point {script} is not a file here nor in code/ of {model.model_data}; "
+            "pass the path of the inference script (or source_dir=)"
+        )
+    return code, entry_point
+
+
+def _in_code_dir(name: str) -> bool:
+    return name == "code" or name.startswith("code/")

@@ -5,11 +5,14 @@ checks) or an ``s3://`` URI of one (fetched through :mod:`sagepipe.storage`). Th
 code directory is, in order: ``--source-dir``; ``SAGEMAKER_SUBMIT_DIRECTORY`` (a directory, a
 ``sourcedir.tar.gz`` path or ``s3://`` URI; the container path ``/opt/ml/model/code`` means
 MODEL's ``code/``); MODEL's ``code/``. The script is ``--entry-point``, else
-``SAGEMAKER_PROGRAM``, else ``inference.py``.
+``SAGEMAKER_PROGRAM``, else ``inference.py``. An ``--entry-point`` path (``dir/serve.py``)
+without ``--source-dir`` is added to a copy of MODEL's ``code/``, as the SageMaker SDK's
+repack adds the one script when a model has no ``source_dir``.
 """
 
 from __future__ import annotations
 
+import shutil
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -81,6 +84,20 @@ def _looks_like_archive(path: Path) -> bool:
         return False
 
 
+def _overlay_script(model_dir: Path, script: Path, work_dir: Path) -> Path:
+    """A copy of MODEL's ``code/`` (if any) with ``script`` added, under ``work_dir``."""
+    if not script.is_file():
+        raise ModelSourceError(
+            f"the entry point {script} is not a file; pass the path of the inference script"
+        )
+    code_dir = work_dir / "code"
+    if (model_dir / "code").is_dir():
+        shutil.copytree(model_dir / "code", code_dir)
+    code_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(script, code_dir / script.name)
+    return code_dir
+
+
 def prepare_model(
     model: str,
     work_dir: Path,
@@ -101,14 +118,17 @@ def prepare_model(
     """
     model_dir = _unpack(_fetch(model, work_dir, "model.tar.gz"), work_dir, "model", "MODEL")
     program = entry_point or env.get("SAGEMAKER_PROGRAM") or DEFAULT_PROGRAM
-    if entry_point and "/" in entry_point and source_dir is None:
-        # The SDK's entry_point may be a path; its directory is then the source directory.
-        source_dir = str(Path(entry_point).parent)
-        program = Path(entry_point).name
+    # With a source dir, a path is relative to it (``model/serve.py`` in ``.``).
+    script = Path(entry_point) if entry_point and "/" in entry_point and not source_dir else None
+    if script is not None:
+        program = script.name
     submit = source_dir or env.get("SAGEMAKER_SUBMIT_DIRECTORY") or ""
-    if submit and submit.rstrip("/") not in _CONTAINER_CODE_DIRS:
+    if script is not None:
+        # The SDK's repack without source_dir: MODEL's code/ plus this one script.
+        code_dir: Path | None = _overlay_script(model_dir, script, work_dir)
+    elif submit and submit.rstrip("/") not in _CONTAINER_CODE_DIRS:
         fetched = _fetch(submit, work_dir, "sourcedir.tar.gz")
-        code_dir: Path | None = _unpack(fetched, work_dir, "code", "the source directory")
+        code_dir = _unpack(fetched, work_dir, "code", "the source directory")
     else:
         code_dir = model_dir / "code" if (model_dir / "code").is_dir() else None
     explicit = entry_point is not None or source_dir is not None

@@ -58,6 +58,11 @@ class Predictor:
         self._local_url = _local_endpoint_url(endpoint_name)
 
     @property
+    def name(self) -> str:
+        """The endpoint's name (the SDK's ``Predictor.name``; a URL for a bare server)."""
+        return self.endpoint_name
+
+    @property
     def is_local(self) -> bool:
         """Whether the endpoint is a URL rather than a SageMaker endpoint name."""
         return self._local_url is not None or self.endpoint_name.startswith(("http://", "https://"))
