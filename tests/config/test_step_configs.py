@@ -38,6 +38,7 @@ DEFAULTS: dict[type[BasePipelineConfig], dict[str, Any]] = {
         "dependencies": [],
         "compression_level": 6,
         "processing_instance_type": "ml.m5.large",
+        "image_uri": None,
     },
     PayloadConfig: {
         "content_types": ["text/csv", "application/json"],
@@ -47,6 +48,7 @@ DEFAULTS: dict[type[BasePipelineConfig], dict[str, Any]] = {
         "sample_count": 1,
         "hyperparameters": None,
         "processing_instance_type": "ml.m5.large",
+        "image_uri": None,
     },
     RegistrationConfig: {
         "approval_status": "PendingManualApproval",

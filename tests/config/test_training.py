@@ -88,11 +88,21 @@ def test_seed_usage_example() -> None:
     assert config.source_dir == "s3://my-bucket/scripts/"
 
 
-@pytest.mark.parametrize("field", ["source_dir", "framework_version", "py_version"])
-def test_required_fields(field: str) -> None:
+_VERSIONS_NEEDED = "framework_version and py_version are required .* unless image_uri"
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("source_dir", "source_dir: required field is missing"),
+        ("framework_version", _VERSIONS_NEEDED),
+        ("py_version", _VERSIONS_NEEDED),
+    ],
+)
+def test_required_fields(field: str, message: str) -> None:
     fields = {"source_dir": str(CODE), "framework_version": "2.1.0", "py_version": "py310"}
     del fields[field]
-    with pytest.raises(ConfigValidationError, match=f"{field}: required field is missing"):
+    with pytest.raises(ConfigValidationError, match=message):
         PyTorchTrainingConfig(**fields)
 
 

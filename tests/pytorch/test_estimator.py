@@ -83,8 +83,8 @@ def test_failed_job_raises_with_its_reason(home: Path, tmp_path: Path) -> None:
 
 
 def test_unsupported_arguments_are_listed(code: Path) -> None:
-    with pytest.raises(EstimatorError, match=r"image_uri.*supported: entry_point"):
-        PyTorch(entry_point="train.py", source_dir=str(code), image_uri="x")
+    with pytest.raises(EstimatorError, match=r"subnets.*supported: entry_point.*image_uri"):
+        PyTorch(entry_point="train.py", source_dir=str(code), subnets=["subnet-1"])
     with pytest.raises(EstimatorError, match="not supported"):
         PyTorch(entry_point="train.py", source_dir=str(code), distribution={"mpi": {}})
 

@@ -113,7 +113,8 @@ def test_fit_creates_a_valid_training_job_and_follows_it(
         "s3://bucket/out/sm-job/source/sourcedir.tar.gz"
     )
     image = captured["AlgorithmSpecification"]["TrainingImage"]
-    assert image.endswith("pytorch-training:2.1.0-cpu-py310") and "us-west-2" in image
+    # As the SDK: the alias 2.1 stays in the tag.
+    assert image.endswith("pytorch-training:2.1-cpu-py310") and "us-west-2" in image
     channels = {c["ChannelName"]: c for c in captured["InputDataConfig"]}
     assert channels["test"]["DataSource"]["S3DataSource"]["S3DataDistributionType"] == (
         "ShardedByS3Key"

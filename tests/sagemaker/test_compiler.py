@@ -237,7 +237,7 @@ def test_image_uri_overrides_the_table() -> None:
 
 
 def test_unknown_framework_version_is_a_compile_error() -> None:
-    pipeline = training_pipeline(framework_version="1.4.0", py_version="py36")
+    pipeline = training_pipeline(framework_version="1.4.2", py_version="py36")
     with pytest.raises(CompileError, match=r"step 'train': no PyTorch training image .*2\.1\.0"):
         compile_pipeline(pipeline)
 

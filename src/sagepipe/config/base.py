@@ -124,7 +124,7 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _FRAMEWORK_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
-_PY_VERSION = re.compile(r"^py3\d{0,2}$")
+_PY_VERSION = re.compile(r"^py[23]\d{0,2}$")  # py2, py3, py36 ... py313 (the image tags)
 
 BASE_DIR_CONTEXT_KEY = "base_dir"
 

@@ -17,7 +17,8 @@ from sagepipe.config.training import check_entry_point
 class PyTorchModelConfig(BasePipelineConfig):
     """A SageMaker model served by the PyTorch inference container.
 
-    ``framework_version`` and ``py_version`` come from the shared (base) fields and must be set.
+    ``framework_version`` and ``py_version`` come from the shared (base) fields and must be set,
+    unless ``image_uri`` names the image.
 
     Attributes:
         inference_instance_type: Endpoint/transform instance type; default ``ml.m5.large``.
@@ -30,7 +31,8 @@ class PyTorchModelConfig(BasePipelineConfig):
         inference_memory_limit: MB; default 6144; at most ``container_memory_limit``.
         max_concurrent_invocations: Per instance; default 10.
         max_payload_size: MB; default 6.
-        image_uri: Overrides the PyTorch inference image.
+        image_uri: The inference image, instead of the SDK's PyTorch image of
+            ``framework_version``/``py_version``; a local run needs one the SDK knows.
     """
 
     step_type: ClassVar[str] = "PyTorchModelStep"
@@ -70,10 +72,11 @@ class PyTorchModelConfig(BasePipelineConfig):
 
     @model_validator(mode="after")
     def _check(self) -> PyTorchModelConfig:
-        if self.framework_version is None or self.py_version is None:
+        if self.image_uri is None and (self.framework_version is None or self.py_version is None):
             raise ValueError(
                 "framework_version and py_version are inherited from the shared fields and "
-                "must be set there (e.g. framework_version: 2.1.0, py_version: py310)"
+                "must be set there (e.g. framework_version: 2.1.0, py_version: py310), unless "
+                "image_uri names the image"
             )
         if self.inference_memory_limit > self.container_memory_limit:
             raise ValueError(

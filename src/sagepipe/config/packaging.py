@@ -19,6 +19,8 @@ class PackagingConfig(BasePipelineConfig):
         dependencies: Extra local files or directories copied into ``code/``.
         compression_level: gzip level of the output, 1-9; default 6.
         processing_instance_type: Instance of the processing job on SageMaker.
+        image_uri: The processing job's image, instead of the SDK's PyTorch 2.1.0 training
+            image the step's script runs on; a local run needs one the SDK knows.
     """
 
     step_type: ClassVar[str] = "PackagingStep"
@@ -28,6 +30,7 @@ class PackagingConfig(BasePipelineConfig):
     dependencies: list[str] = Field(default_factory=list)
     compression_level: int = Field(default=6, ge=1, le=9)
     processing_instance_type: InstanceType = "ml.m5.large"
+    image_uri: str | None = None
 
     @field_validator("source_dir")
     @classmethod

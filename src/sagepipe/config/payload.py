@@ -125,6 +125,8 @@ class PayloadConfig(BasePipelineConfig):
         hyperparameters: Field lists to use when the model archive has no
             ``hyperparameters.json``.
         processing_instance_type: Instance of the processing job on SageMaker.
+        image_uri: The processing job's image, instead of the SDK's PyTorch 2.1.0 training
+            image the step's script runs on; a local run needs one the SDK knows.
     """
 
     step_type: ClassVar[str] = "PayloadStep"
@@ -137,6 +139,7 @@ class PayloadConfig(BasePipelineConfig):
     sample_count: int = Field(default=1, ge=1, le=10000)
     hyperparameters: ModelHyperparameters | None = None
     processing_instance_type: InstanceType = "ml.m5.large"
+    image_uri: str | None = None
 
     @field_validator("samples", mode="before")
     @classmethod

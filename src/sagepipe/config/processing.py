@@ -99,7 +99,8 @@ class ProcessingConfig(BasePipelineConfig):
         inputs: Inputs, mounted under ``/opt/ml/processing/input/<name>``.
         outputs: Outputs, read from ``/opt/ml/processing/output/<name>``.
         env: Environment variables of the job.
-        image_uri: Overrides the PyTorch framework image.
+        image_uri: The job's image, instead of the SDK's PyTorch training image of
+            ``framework_version``/``py_version``; a local run needs one the SDK knows.
     """
 
     step_type: ClassVar[str] = "ProcessingStep"

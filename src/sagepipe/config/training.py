@@ -156,8 +156,11 @@ class PyTorchTrainingConfig(BasePipelineConfig):
         training_volume_size: EBS volume size in GB; default 30.
         training_entry_point: Script run by the container; default ``train.py``.
         source_dir: Directory with the entry point (local path or ``s3://``); required.
-        framework_version: PyTorch version of the container; required.
-        py_version: Python version of the container; required.
+        framework_version: PyTorch version of the container (a version or alias of the
+            SageMaker SDK's image table, e.g. ``2.1.0`` or ``1.8``); required unless
+            ``image_uri`` is set.
+        py_version: Python tag of the container (``py310``); required unless ``image_uri``
+            is set.
         hyperparameters: Passed to the script as ``--name value`` arguments (each value
             JSON-encoded in the request, decoded by the training toolkit).
         hyperparameters_type: ``ModelHyperparameters`` to validate a mapping as the typed
@@ -172,7 +175,8 @@ class PyTorchTrainingConfig(BasePipelineConfig):
         max_runtime_seconds: Stopping condition; default 86400 (one day).
         checkpoint_s3_uri: Where ``/opt/ml/checkpoints`` is synced.
         output_path: Where ``model.tar.gz`` and ``output.tar.gz`` go.
-        image_uri: Overrides the PyTorch training image.
+        image_uri: The training image, instead of the SDK's PyTorch image of
+            ``framework_version``/``py_version``; a local run needs one the SDK knows.
     """
 
     step_type: ClassVar[str] = "PyTorchTrainingStep"
@@ -182,8 +186,8 @@ class PyTorchTrainingConfig(BasePipelineConfig):
     training_volume_size: PositiveInt = 30
     training_entry_point: str = Field(default="train.py", min_length=1)
     source_dir: str
-    framework_version: FrameworkVersion
-    py_version: PyVersion
+    framework_version: FrameworkVersion | None = None
+    py_version: PyVersion | None = None
     hyperparameters: Hyperparameters | None = None
     hyperparameters_type: str | None = None
     channels: list[TrainingChannel] = Field(default_factory=list)
@@ -250,6 +254,12 @@ class PyTorchTrainingConfig(BasePipelineConfig):
             raise ValueError(f"metric_definitions repeat the names {repeated}")
         if self.processes_per_host is not None and self.distribution is None:
             raise ValueError("processes_per_host needs distribution (torch_distributed)")
+        if self.image_uri is None and (self.framework_version is None or self.py_version is None):
+            raise ValueError(
+                "framework_version and py_version are required to choose the PyTorch training "
+                "image (e.g. framework_version: 2.1.0, py_version: py310), unless image_uri "
+                "names the image"
+            )
         return self
 
 

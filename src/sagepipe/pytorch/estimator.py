@@ -96,8 +96,12 @@ class PyTorch:
         role: IAM role ARN (required for SageMaker jobs; unused locally).
         instance_type: ``local``/``local_cpu`` or an ``ml.*`` type (SageMaker).
         instance_count: Hosts (simulated ``algo-1..N`` locally).
-        framework_version: PyTorch version of the SageMaker image (e.g. ``2.1``).
-        py_version: Python version of the image (e.g. ``py310``).
+        framework_version: PyTorch version of the SageMaker image (e.g. ``2.1``); optional
+            with ``image_uri``.
+        py_version: Python version of the image (e.g. ``py310``); optional with ``image_uri``.
+        image_uri: The training image, instead of the SDK's PyTorch image of
+            ``framework_version``/``py_version``. Locally it must be one of the PyTorch images
+            the SDK knows (it selects the runtime); any image is accepted for SageMaker.
         hyperparameters: Passed to the script as ``--name value``.
         distribution: ``{"torch_distributed": {"enabled": True}}`` or
             ``{"pytorchddp": {"enabled": True}}`` to launch with torchrun.
@@ -120,6 +124,7 @@ class PyTorch:
         instance_count: int = 1,
         framework_version: str | None = None,
         py_version: str | None = None,
+        image_uri: str | None = None,
         hyperparameters: dict[str, Any] | None = None,
         distribution: dict[str, Any] | None = None,
         environment: dict[str, str] | None = None,
@@ -147,6 +152,7 @@ class PyTorch:
         self.instance_count = instance_count
         self.framework_version = framework_version
         self.py_version = py_version
+        self.image_uri = image_uri
         self.hyperparameters = dict(hyperparameters or {})
         self.distribution = dict(distribution or {})
         #: The enabled strategy of ``distribution`` (``torch_distributed``, ``pytorchddp``).
@@ -230,6 +236,7 @@ class PyTorch:
             checkpoint_s3_uri=self.checkpoint_s3_uri,
         )
         _check_request(request)
+        _check_local_image(self.image_uri)
         create = self._local_request(name, channels, store.home)
         request = request.model_copy(update={"create_request": create})
         start_local_job(request, self._home)
@@ -270,7 +277,7 @@ class PyTorch:
             local_channels,
             region=region,
             submit_directory=submit,
-            image=local_training_image(region),
+            image=self.image_uri or local_training_image(region),
             output_path=self.output_path or DEFAULT_OUTPUT_PATH,
         )
 
@@ -366,10 +373,13 @@ class PyTorch:
 
     # ------------------------------------------------------------------ deployment
 
-    def create_model(self, env: dict[str, str] | None = None) -> PyTorchModel:
+    def create_model(
+        self, env: dict[str, str] | None = None, image_uri: str | None = None
+    ) -> PyTorchModel:
         """A :class:`PyTorchModel` of the trained model, served with the training code (as
         the SDK does: the entry point defines ``model_fn``). After a SageMaker job the
-        model reuses the job's uploaded ``sourcedir.tar.gz``."""
+        model reuses the job's uploaded ``sourcedir.tar.gz``. Its ``image_uri`` is the given
+        one, else the estimator's (the SDK passes the estimator's on, too)."""
         submit_uri = None if self._remote is None else self._remote.submit_uri
         return PyTorchModel(
             model_data=self.model_data,
@@ -378,6 +388,7 @@ class PyTorch:
             source_dir=submit_uri or self.source_dir,
             framework_version=self.framework_version,
             py_version=self.py_version,
+            image_uri=image_uri if image_uri is not None else self.image_uri,
             env=env,
             sagemaker_session=self.sagemaker_session,
         )
@@ -406,6 +417,15 @@ def _printer(line: str) -> None:
     print(line, flush=True)
 
 
+def _check_local_image(image_uri: str | None) -> None:
+    """Refuse, before a local job starts, an ``image_uri`` with no local runtime."""
+    from sagepipe.local.calls.images import unsupported_image
+
+    reason = None if image_uri is None else unsupported_image("image_uri", image_uri)
+    if reason is not None:
+        raise EstimatorError(f"PyTorch(image_uri=...): {reason}")
+
+
 def _check_request(request: LocalJobRequest) -> None:
     source = Path(request.source_dir)
     if not (source / request.entry_point).is_file():
@@ -425,6 +445,7 @@ _SUPPORTED = (
     "instance_count",
     "framework_version",
     "py_version",
+    "image_uri",
     "hyperparameters",
     "distribution",
     "environment",

@@ -41,6 +41,9 @@ class PyTorchModel:
             (default: the archive's ``code/`` plus ``entry_point``).
         framework_version: PyTorch version of the inference image (default 2.1).
         py_version: Python version of the image (default py310).
+        image_uri: The inference image, instead of the SDK's PyTorch image of
+            ``framework_version``/``py_version``. A local endpoint needs one of the PyTorch
+            inference images the SDK knows (it selects the runtime); SageMaker takes any.
         env: The container's environment variables.
         name: The model's name (default ``pytorch-inference-<timestamp>``).
         region: Region for the image URI (default ``$AWS_REGION`` or us-east-1).
@@ -55,6 +58,7 @@ class PyTorchModel:
         source_dir: str | None = None,
         framework_version: str | None = None,
         py_version: str | None = None,
+        image_uri: str | None = None,
         env: dict[str, str] | None = None,
         name: str | None = None,
         region: str | None = None,
@@ -71,6 +75,7 @@ class PyTorchModel:
         )
         self.framework_version = framework_version or DEFAULT_FRAMEWORK_VERSION
         self.py_version = py_version or DEFAULT_PY_VERSION
+        self.image_uri = image_uri
         self.env = dict(env or {})
         self.name = name
         self.region = region
@@ -82,13 +87,40 @@ class PyTorchModel:
 
         return self.region or os.environ.get("AWS_REGION") or "us-east-1"
 
-    def image_uri(self, instance_type: str = "ml.m5.large") -> str:
-        """The SageMaker PyTorch inference image of this model."""
+    def serving_image_uri(
+        self, region_name: str | None = None, instance_type: str = "ml.m5.large"
+    ) -> str:
+        """The model's image: ``image_uri`` when given, else the SageMaker PyTorch inference
+        image of its versions (the SDK's ``serving_image_uri``).
+
+        Raises:
+            ImageNotFoundError: The SDK's table has no such image.
+        """
         from sagepipe.images import image_uri
 
+        if self.image_uri is not None:
+            return self.image_uri
+        region = region_name or self._region()
         return image_uri(
-            "inference", self._region(), self.framework_version, self.py_version, instance_type
+            "inference", region, self.framework_version, self.py_version, instance_type
         )
+
+    def _check_local_image(self) -> None:
+        """Refuse, before a local endpoint starts, an ``image_uri`` no local runtime serves."""
+        from sagepipe.local.calls.images import local_runtime, unsupported_image
+
+        if self.image_uri is None:
+            return
+        reason = unsupported_image("image_uri", self.image_uri)
+        runtime = local_runtime(self.image_uri)
+        if runtime is not None and runtime.kind not in ("pytorch-inference", "pytorch"):
+            reason = (
+                f"image_uri {self.image_uri!r} is a {runtime.kind} image; a local endpoint "
+                "serves models as SageMaker's PyTorch inference images do (pytorch-inference, "
+                "sagemaker-pytorch)"
+            )
+        if reason is not None:
+            raise EstimatorError(f"PyTorchModel(image_uri=...): {reason}")
 
     def _environment(self) -> dict[str, str]:
         """The container environment (the one builder of CreateModel environments)."""
@@ -113,8 +145,9 @@ class PyTorchModel:
         until the endpoint is ``InService``.
 
         Raises:
-            EstimatorError: an unknown instance type, more than one local instance, or (on
-                SageMaker) no role or model data not on S3.
+            EstimatorError: an unknown instance type, more than one local instance, an
+                ``image_uri`` with no local runtime (locally), or (on SageMaker) no role or
+                model data not on S3.
             EndpointError: the local server did not start (the message has its log tail).
             EndpointFailedError: the SageMaker endpoint ended ``Failed``.
         """
@@ -135,6 +168,7 @@ class PyTorchModel:
                 "a local endpoint runs one server: use initial_instance_count=1 (workers= "
                 "sets its parallelism)"
             )
+        self._check_local_image()
         name = endpoint_name or self.name or _timestamped("pytorch-inference")
         entry_point = self.entry_point
         if entry_point and self.source_dir is None and Path(entry_point).is_file():
@@ -180,7 +214,7 @@ class PyTorchModel:
             name=self.name,
             execution_id="",
             step_name="",
-            image=self.image_uri(instance_type),
+            image=self.serving_image_uri(instance_type=instance_type),
             model_data_url=self.model_data,
             environment=self._environment(),
             region=self._region(),
@@ -229,7 +263,7 @@ class PyTorchModel:
             group=model_package_group_name,
             region=self._region(),
             model_data_uri=self.model_data,
-            image_uri=self.image_uri(instances[0]),
+            image_uri=self.serving_image_uri(instance_type=instances[0]),
             content_types=content_types,
             response_types=response_types,
             instance_types=instances,

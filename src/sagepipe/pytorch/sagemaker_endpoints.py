@@ -73,7 +73,8 @@ def model_request(
         "ModelName": model_name,
         "ExecutionRoleArn": model.role,
         "PrimaryContainer": {
-            "Image": image_uri(
+            "Image": model.image_uri
+            or image_uri(
                 "inference", region, model.framework_version, model.py_version, instance_type
             ),
             "ModelDataUrl": model_data,

@@ -49,7 +49,7 @@ def training_request(
     :func:`~sagepipe.pytorch.requests.estimator_request`).
 
     Raises:
-        EstimatorError: no role, output_path or framework/py version.
+        EstimatorError: no role, output_path, or framework/py version without image_uri.
     """
     from sagepipe.images import image_uri
 
@@ -57,16 +57,22 @@ def training_request(
         raise EstimatorError("a SageMaker training job needs role= (an IAM role ARN)")
     if not estimator.output_path or not estimator.output_path.startswith("s3://"):
         raise EstimatorError("a SageMaker training job needs output_path='s3://bucket/prefix'")
-    if not estimator.framework_version or not estimator.py_version:
-        raise EstimatorError("a SageMaker training job needs framework_version and py_version")
+    if estimator.image_uri is None and (
+        not estimator.framework_version or not estimator.py_version
+    ):
+        raise EstimatorError(
+            "a SageMaker training job needs framework_version and py_version (e.g. '2.1' and "
+            "'py310'), or image_uri"
+        )
     from sagepipe.pytorch.requests import estimator_request
 
-    image = image_uri(
+    image = estimator.image_uri or image_uri(
         "training",
         region,
-        estimator.framework_version,
+        str(estimator.framework_version),
         estimator.py_version,
         str(estimator.instance_type),
+        distribution=estimator.distribution,
     )
     return estimator_request(
         estimator,

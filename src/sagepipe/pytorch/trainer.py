@@ -95,14 +95,19 @@ class ModelTrainer:
         base_job_name: Prefix of job names.
         role: IAM role ARN (SageMaker only).
         environment: Extra environment variables of the job.
-        training_image: Accepted for SageMaker; the local runtime runs on this machine.
+        training_image: The training image (the SDK's name for an estimator's
+            ``image_uri``), used instead of the SDK's PyTorch image of ``framework_version``/
+            ``py_version``: in the SageMaker request as given; locally it must be a PyTorch
+            training image the SDK knows, or the job is refused naming it.
         output_data_config: Where the model goes.
         stopping_condition: The job's time limit.
         checkpoint_s3_uri: Synced with ``/opt/ml/checkpoints``.
         input_data_config: Default channels of ``train()``.
         sagemaker_session: A ``boto3.Session`` for SageMaker jobs.
-        framework_version: PyTorch version of the SageMaker image (SageMaker only).
-        py_version: Python version of the SageMaker image (SageMaker only).
+        framework_version: PyTorch version of the SageMaker image (SageMaker only; not
+            needed with ``training_image``).
+        py_version: Python version of the SageMaker image (SageMaker only; not needed with
+            ``training_image``).
     """
 
     def __init__(
@@ -139,6 +144,7 @@ class ModelTrainer:
             instance_count=compute.instance_count,
             framework_version=framework_version,
             py_version=py_version,
+            image_uri=training_image,
             hyperparameters=hyperparameters,
             distribution={"torch_distributed": {"enabled": True}} if distributed else None,
             environment=environment,

@@ -56,10 +56,14 @@ FIVE_STEPS = ("preprocess", "train", "model", "transform", "endpoint")
 
 
 def full_pipeline(
-    code: Path = CODE, only: tuple[str, ...] | None = None, **shared: object
+    code: Path = CODE,
+    only: tuple[str, ...] | None = None,
+    images: dict[str, str] | None = None,
+    **shared: object,
 ) -> Pipeline:
     """Every step type: preprocess -> train -> model -> packaging -> payload -> registration,
-    with a batch transform and an endpoint off the model (``only``: a subset of the steps)."""
+    with a batch transform and an endpoint off the model (``only``: a subset of the steps;
+    ``images``: ``image_uri`` of the named steps)."""
     base = {**SHARED, **shared}
     input_data = ParameterString("InputData", "s3://sagepipe-test-bucket/raw/")
     train_instance = ParameterString("TrainInstanceType", "ml.m5.xlarge")
@@ -94,6 +98,8 @@ def full_pipeline(
         "transform": BatchTransformConfig(**base, join_source="Input", accept="text/csv"),
         "endpoint": EndpointConfig(**base, endpoint_name="example-endpoint"),
     }
+    for name, image in (images or {}).items():
+        configs[name] = configs[name].model_copy(update={"image_uri": image})
     keep = set(only or configs)
     configs = {name: config for name, config in configs.items() if name in keep}
     dag = PipelineDAG(

@@ -7,8 +7,13 @@ and the image: its behaviour could not be reproduced.
 
 Known images (any account, region, partition domain, version, cpu/gpu and Python tag):
 
-- AWS Deep Learning Containers for PyTorch: ``<account>.dkr.ecr.<region>.<domain>/
-  pytorch-training:<version>-<cpu|gpu>-<py>[-...]`` and ``pytorch-inference:...``;
+- the PyTorch images of the SageMaker SDK's table (:mod:`sagepipe.images`): the AWS Deep
+  Learning Containers ``<account>.dkr.ecr.<region>.<domain>/pytorch-training:<version>-
+  <cpu|gpu>-<py>[-<suffix>]`` and ``pytorch-inference:...`` (``py3``, ``py36`` ... ``py313``
+  tags, suffixes such as ``-cu110-ubuntu18.04``), the Neuron training images
+  ``pytorch-training-neuron:<version>-neuron-<py>-...``, and the first SageMaker PyTorch images
+  (0.4.0 to 1.1.0) ``sagemaker-pytorch:<version>-<cpu|gpu>-<py2|py3>``, whose one repository
+  serves training and inference;
 - SageMaker's scikit-learn images: ``.../sagemaker-scikit-learn:<version>-cpu-py3``
   (processing scripts run with this interpreter; scikit-learn must be installed here).
 """
@@ -22,15 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-RuntimeKind = Literal["pytorch-training", "pytorch-inference", "sklearn"]
+RuntimeKind = Literal["pytorch", "pytorch-training", "pytorch-inference", "sklearn"]
 
 _ECR = (
     r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)"
     r"\.(?P<domain>amazonaws\.com(?:\.cn)?|[a-z0-9.-]+)"
 )
 _PYTORCH = re.compile(
-    _ECR + r"/pytorch-(?P<scope>training|inference)"
+    _ECR + r"/(?:pytorch-(?P<scope>training|inference)|sagemaker-pytorch)"
     r":(?P<version>\d+\.\d+(?:\.\d+)?)-(?P<processor>cpu|gpu)-(?P<py>py\d+)(?:-[A-Za-z0-9._-]+)?$"
+)
+_NEURON = re.compile(
+    _ECR + r"/pytorch-training-neuron"
+    r":(?P<version>\d+\.\d+(?:\.\d+)?)-neuron-(?P<py>py\d+)(?:-[A-Za-z0-9._-]+)?$"
 )
 _SKLEARN = re.compile(_ECR + r"/sagemaker-scikit-learn:(?P<version>[0-9.]+-[0-9]+)-cpu-py3$")
 
@@ -43,10 +52,11 @@ class LocalRuntime:
     """The local stand-in for one image.
 
     Attributes:
-        kind: What the image is.
+        kind: What the image is (``pytorch``: the early ``sagemaker-pytorch`` images, which
+            serve training and inference).
         image: The image URI as the request names it.
         framework_version: PyTorch's (or scikit-learn's) version in the image.
-        processor: ``cpu`` or ``gpu``.
+        processor: ``cpu``, ``gpu`` or ``trn`` (Neuron).
         py_version: The image's Python tag (``py310``).
     """
 
@@ -61,10 +71,16 @@ def local_runtime(image: str) -> LocalRuntime | None:
     """The runtime that stands in for ``image`` here, or ``None`` when none does."""
     found = _PYTORCH.match(image)
     if found is not None:
-        kind: RuntimeKind = (
-            "pytorch-training" if found["scope"] == "training" else "pytorch-inference"
-        )
+        kinds: dict[str | None, RuntimeKind] = {
+            "training": "pytorch-training",
+            "inference": "pytorch-inference",
+            None: "pytorch",  # sagemaker-pytorch: one image for training and inference
+        }
+        kind = kinds[found["scope"]]
         return LocalRuntime(kind, image, found["version"], found["processor"], found["py"])
+    found = _NEURON.match(image)
+    if found is not None:
+        return LocalRuntime("pytorch-training", image, found["version"], "trn", found["py"])
     found = _SKLEARN.match(image)
     if found is not None:
         return LocalRuntime("sklearn", image, found["version"], "cpu", "py3")
@@ -83,9 +99,10 @@ def unsupported_image(field: str, image: object) -> str | None:
     if not isinstance(image, str) or local_runtime(image) is not None:
         return None
     return (
-        f"{field} {image!r} has no local runtime; the local engine runs the AWS Deep "
-        "Learning Container images for PyTorch (pytorch-training, pytorch-inference) and "
-        "SageMaker's scikit-learn images"
+        f"{field} {image!r} has no local runtime: the local engine runs only the PyTorch "
+        "images the SageMaker SDK knows (pytorch-training, pytorch-inference, "
+        "pytorch-training-neuron, sagemaker-pytorch) and SageMaker's scikit-learn images, "
+        "whose behaviour it reproduces; a custom image runs on SageMaker only"
     )
 
 
@@ -124,8 +141,12 @@ def framework_version_warning(runtime: LocalRuntime, marker_dir: Path) -> str | 
     if local is not None and _major_minor(local) == _major_minor(runtime.framework_version):
         return None
     here = f"torch {local}" if local is not None else "no torch"
+    # The py2 images (PyTorch 0.4.0 to 1.4.0) ran Python 2; this runtime is Python 3.
+    python = (
+        "; it runs Python 2 scripts, this runtime Python 3" if runtime.py_version == "py2" else ""
+    )
     warning = (
-        f"the image {runtime.image} has PyTorch {runtime.framework_version}; the local "
+        f"the image {runtime.image} has PyTorch {runtime.framework_version}{python}; the local "
         f"runtime has {here}, so results may differ from SageMaker's"
     )
     marker_dir.mkdir(parents=True, exist_ok=True)

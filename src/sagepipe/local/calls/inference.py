@@ -41,10 +41,11 @@ def inference_image_problem(step_name: str, field: str, image: object) -> str | 
     if problem is not None or not isinstance(image, str):
         return problem
     runtime = local_runtime(image)
-    if runtime is not None and runtime.kind != "pytorch-inference":
+    if runtime is not None and runtime.kind not in ("pytorch-inference", "pytorch"):
         return (
             f"step {step_name!r}: {field} {image!r} is a {runtime.kind} image; models are "
-            "served locally as on SageMaker's PyTorch inference image (pytorch-inference)"
+            "served locally as on SageMaker's PyTorch inference images (pytorch-inference, "
+            "sagemaker-pytorch)"
         )
     return None
 

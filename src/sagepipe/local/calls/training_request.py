@@ -191,10 +191,10 @@ def _algorithm_problems(step: str, algorithm: Any) -> list[str]:
         runtime = local_runtime(image)
         # SageMaker's scikit-learn image runs the same training toolkit (the SDK's model
         # repack step is a training job on it); an inference image trains nothing.
-        if runtime is not None and runtime.kind not in ("pytorch-training", "sklearn"):
+        if runtime is not None and runtime.kind not in ("pytorch-training", "pytorch", "sklearn"):
             problems.append(
                 f"{where}.TrainingImage {image!r} is a {runtime.kind} image; a training job "
-                "runs locally on a pytorch-training or scikit-learn image"
+                "runs locally on a pytorch-training, sagemaker-pytorch or scikit-learn image"
             )
     for key in ("ContainerEntrypoint", "ContainerArguments"):
         if key in algorithm:
