@@ -47,6 +47,7 @@ DEFAULTS: dict[type[BasePipelineConfig], dict[str, Any]] = {
         "field_defaults": {},
         "sample_count": 1,
         "hyperparameters": None,
+        "samples": [],
         "processing_instance_type": "ml.m5.large",
         "image_uri": None,
     },
