@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sagepipe.training import TrainingJobResult, TrainingJobSpec, run_training_job
+from sagepipe.training.job import INVOKING
 
 from .helpers import RunJob, WriteSource
 
@@ -43,6 +44,9 @@ def run_job(tmp_path: Path, sagepipe_home_dir: Path) -> RunJob:
         )
         lines: list[str] = []
         result = run_training_job(spec, tmp_path / "work", lines.append)
-        return result, lines
+        # One line names the command the job ran (none when it stopped before, as on a failed
+        # requirements install); the tests read the other lines, the script's and sagepipe's.
+        assert sum(line.startswith(INVOKING) for line in lines) <= 1, lines
+        return result, [line for line in lines if not line.startswith(INVOKING)]
 
     return run

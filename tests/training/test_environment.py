@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
+
+from sagepipe.training.job import INVOKING
 
 from .helpers import RunJob, WriteSource, make_channel
 
@@ -184,3 +187,7 @@ def test_shell_entry_point(write_source: WriteSource, run_job: RunJob) -> None:
     result, lines = run_job(source, entry_point="run.sh", hyperparameters={"k": "v w"})
     assert result.exit_code == 0, result.failure_reason
     assert lines == ["host=algo-1 args=-k v w"]
+    # The command line the job logs first is the one that ran, quoted for a shell.
+    first = result.log_path.read_text().splitlines()[0]
+    assert first == f"{INVOKING}/bin/sh -c './run.sh -k '\"'\"'v w'\"'\"''"
+    assert shlex.split(first.removeprefix(INVOKING)) == ["/bin/sh", "-c", "./run.sh -k 'v w'"]

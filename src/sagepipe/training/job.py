@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,8 @@ from sagepipe.training.sm_env import container_env
 from sagepipe.training.spec import TrainingJobResult, TrainingJobSpec
 
 LOG_NAME = "training.log"
+#: The first line of a job's log, before the command line (as the training toolkit words it).
+INVOKING = "Invoking script with the following command: "
 _KEPT_LINES = 2000  # enough log for a failure reason without holding a long log in memory
 
 
@@ -164,6 +167,13 @@ def run_training_job(
                 master_port=port,
             )
             commands.append(HostCommand(layout.host, argv, env, layout.code))
+
+        # As the toolkit logs it: what the script was given is the first thing to check when
+        # its argument parser fails. Not one of the script's lines: failure reasons quote those.
+        invoking = f"{INVOKING}{shlex.join(commands[0].argv)}"
+        log_file.write(invoking + "\n")
+        if log is not None:
+            log(invoking)
 
         def on_line(host: str, line: str) -> None:
             collector.feed(line)
