@@ -114,6 +114,15 @@ def test_the_wheel_builds_without_warnings_and_declares_its_dependencies(wheel: 
     example = "sagepipe/definitions/examples/tabular"
     for shipped in ("pipeline.yaml", "code/train.py", "data/penguins.csv", "data/README.md"):
         assert f"{example}/{shipped}" in names
+    example = "sagepipe/definitions/examples/waveforms"
+    for shipped in (
+        "pipeline.yaml",
+        "pipeline.py",
+        "code/train.py",
+        "samples/sine.json",
+        "samples/square-and-sawtooth.npy",  # binary: package data lists *.npy
+    ):
+        assert f"{example}/{shipped}" in names
 
 
 def test_version_is_the_distributions(venv: Venv, wheel: Wheel, tmp_path: Path) -> None:
@@ -134,6 +143,19 @@ def test_demo_runs_from_an_empty_directory_and_writes_only_the_home(
     # Everything went to the default home, ./.sagepipe; the example read from the package.
     assert [p.name for p in cwd.iterdir()] == [".sagepipe"]
     assert "pipeline.yaml" in shipped and "data/penguins.csv" in shipped
+
+
+def test_the_waveforms_demo_runs_from_the_installed_package(venv: Venv, tmp_path: Path) -> None:
+    example = venv.site_packages() / "sagepipe" / "definitions" / "examples" / "waveforms"
+    before = tree(example)
+    result = sagepipe(venv, tmp_path, "demo", "--example", "waveforms", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"test set: accuracy [01]\.\d+ \(90 records\)", result.stdout), result.stdout
+    # The request was the first sample file, shipped as package data.
+    assert "(sample file sine.json, " in result.stdout, result.stdout
+    assert re.search(r'answer \([0-9.]+ ms\): \[\{"label": "sine"', result.stdout), result.stdout
+    assert tree(example) == before, "the demo wrote into the installed package"
+    assert [p.name for p in tmp_path.iterdir()] == [".sagepipe"]
 
 
 def test_config_init_and_compile_offline(venv: Venv, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""``sagepipe demo``: the whole loop on the shipped example, with a short summary.
+"""``sagepipe demo``: the whole loop on a shipped example, with a short summary.
 
 Runs the example pipeline locally, serves the registered model package, sends it one real
-request and prints what happened: every number comes from the run store, the registry, the
+request (a record of the tabular test split, else the pipeline's first sample payload) and
+prints what happened: every number comes from the run store, the registry, the
 evaluation report the pipeline wrote, or the live request. Only the standard library is
 imported at top level.
 """
@@ -14,6 +15,7 @@ import shlex
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,18 +27,28 @@ if TYPE_CHECKING:
 def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="run the example pipeline locally, serve the registered model, invoke it",
-        description="Run the tabular example end to end on this machine (preprocess, train, "
-        "model, package, payload, register, batch transform, evaluate), then serve the "
-        "registered model package and send it one request.",
+        help="run an example pipeline locally, serve the registered model, invoke it",
+        description="Run a shipped example end to end on this machine, then serve the "
+        "registered model package and send it one request. Examples: tabular (the seed "
+        "layout: preprocess a CSV, train, model, package, payload, register, batch "
+        "transform, evaluate) and waveforms (a plain script-mode project: strict argparse "
+        "hyperparameters, train/validation channels, its own sample payload files).",
     )
     demo.add_argument(
         "pipeline",
         nargs="?",
         metavar="PIPELINE",
-        help="the pipeline to run (default: the tabular example shipped inside sagepipe, "
-        "examples/tabular/pipeline.yaml in the repository); everything it writes goes under "
-        "$SAGEPIPE_HOME (default ./.sagepipe)",
+        help="the pipeline to run instead of a shipped example; everything it writes goes "
+        "under $SAGEPIPE_HOME (default ./.sagepipe)",
+    )
+    demo.add_argument(
+        "--example",
+        # sagepipe.definitions.examples_dir.EXAMPLES, spelled out: importing that package at
+        # startup would load pydantic for every command (a test keeps the two equal).
+        choices=("tabular", "waveforms"),
+        default="tabular",
+        help="the shipped example to run (default: %(default)s; "
+        "examples/<name>/pipeline.yaml in the repository)",
     )
     demo.add_argument("--no-cache", action="store_true", help="rerun every step")
     demo.add_argument("--max-parallel", type=int, default=2, metavar="N")
@@ -54,7 +66,7 @@ def run_demo(args: argparse.Namespace) -> int:
     # The example trains and serves a PyTorch model in child processes: say what to install
     # before the first step, rather than a training step failing on `import torch`.
     require("torch")
-    pipeline_file = args.pipeline or str(example_pipeline())
+    pipeline_file = args.pipeline or str(example_pipeline(args.example))
     pipeline = load_pipeline(pipeline_file)
     started = time.monotonic()
     outcome = run_compiled(
@@ -92,7 +104,7 @@ def print_report(outcome: ExecutionOutcome, wall_seconds: float, pipeline_file: 
             else "-"
         )
         cached = "  (cached)" if step.cache_hit else ""
-        print(f"  {step.name:<16} {step.status:<10} {elapsed:>7}{cached}")
+        print(f"  {step.name:<18} {step.status:<10} {elapsed:>7}{cached}")
     last: dict[str, float] = {}
     for point in sorted(metrics, key=lambda p: p.index):
         last[f"{point.step_name}: {point.name}"] = point.value
@@ -102,10 +114,7 @@ def print_report(outcome: ExecutionOutcome, wall_seconds: float, pipeline_file: 
             print(f"  {name:<36} {value:.4f}")
     evaluation = _evaluation(steps, storage)
     if evaluation is not None:
-        print(
-            f"\ntest set: F1 {evaluation['f1']:.4f}, AUC {evaluation['auc']:.4f} "
-            f"({evaluation['records']} records)"
-        )
+        print(f"\ntest set: {_evaluation_line(evaluation)}")
     arn = next(
         (
             str(s.properties["ModelPackageArn"])
@@ -117,9 +126,9 @@ def print_report(outcome: ExecutionOutcome, wall_seconds: float, pipeline_file: 
     if arn is None:
         return
     print(f"\nmodel package: {arn}")
-    record = _first_test_record(steps, storage)
-    if record is not None:
-        _invoke_served(arn, record, home)
+    request = _first_test_record(steps, storage) or _first_sample(steps, storage)
+    if request is not None:
+        _invoke_served(arn, request, home)
     print(
         "\nlook further:\n"
         f"  sagepipe executions show {outcome.execution_id}\n"
@@ -150,7 +159,31 @@ def _evaluation(steps: list[Any], storage: Storage) -> dict[str, Any] | None:
     return None
 
 
-def _first_test_record(steps: list[Any], storage: Storage) -> str | None:
+# How the summary names the tabular example's report entries; others keep their key.
+_REPORT_NAMES = {"f1": "F1", "auc": "AUC"}
+
+
+def _evaluation_line(report: dict[str, Any]) -> str:
+    """``F1 0.9000, AUC 0.9500 (50 records)``: the report's numbers, in its order."""
+    values = [
+        f"{_REPORT_NAMES.get(name, name)} {value:.4f}"
+        for name, value in report.items()
+        if name != "records" and isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+    records = report.get("records")
+    return ", ".join(values) + (f" ({records} records)" if isinstance(records, int) else "")
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """The one request the demo sends: its content type, body and how to print it."""
+
+    content_type: str
+    body: bytes
+    shown: str
+
+
+def _first_test_record(steps: list[Any], storage: Storage) -> DemoRequest | None:
     """One record of the test split as the model's CSV input (what batch transform sent)."""
     for step in steps:
         prefix = _output(step.properties, "test_features")
@@ -161,11 +194,38 @@ def _first_test_record(steps: list[Any], storage: Storage) -> str | None:
             return None
         with storage.open_read(objects[0].uri) as stream:
             line = stream.readline().decode("utf-8").strip()
-        return line or None
+        return DemoRequest("text/csv", line.encode(), line) if line else None
     return None
 
 
-def _invoke_served(arn: str, record: str, home: Path) -> None:
+def _first_sample(steps: list[Any], storage: Storage) -> DemoRequest | None:
+    """The first sample payload the pipeline made (what the registration's smoke test sent
+    first): any model's request, where the pipeline has no tabular test split."""
+    from sagepipe.artifacts.payload import PAYLOAD_ARCHIVE, read_payload_files
+
+    for step in steps:
+        prefix = _output(step.properties, "payload_sample")
+        if prefix is None:
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
+            archive = Path(scratch) / PAYLOAD_ARCHIVE
+            storage.get_file(f"{prefix.rstrip('/')}/{PAYLOAD_ARCHIVE}", archive)
+            sample, body = read_payload_files(archive)[0]
+        return DemoRequest(sample.content_type, body, _shown(sample.label, body))
+    return None
+
+
+def _shown(label: str, body: bytes, limit: int = 120) -> str:
+    """A request body as the summary prints it: text cut to ``limit`` characters, binary
+    bodies (NPY) by name and size."""
+    try:
+        text = body.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return f"{label} ({len(body)} bytes)"
+    return text if len(text) <= limit else f"{text[:limit]}... ({label}, {len(body)} bytes)"
+
+
+def _invoke_served(arn: str, request: DemoRequest, home: Path) -> None:
     import urllib.request
 
     from sagepipe.local.calls.smoke import local_server
@@ -175,16 +235,16 @@ def _invoke_served(arn: str, record: str, home: Path) -> None:
     launched = time.monotonic()
     with local_server(arn, {}, log) as (url, _process):
         ready = time.monotonic() - launched
-        request = urllib.request.Request(
+        http_request = urllib.request.Request(
             f"{url}/invocations",
-            data=record.encode(),
-            headers={"Content-Type": "text/csv", "Accept": "application/json"},
+            data=request.body,
+            headers={"Content-Type": request.content_type, "Accept": "application/json"},
             method="POST",
         )
         sent = time.monotonic()
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(http_request, timeout=60) as response:
             answer = response.read().decode()
         latency_ms = (time.monotonic() - sent) * 1000
     print(f"  server ready in {ready:.1f}s at {url} (log: {log})")
-    print(f"  POST /invocations text/csv: {record}")
+    print(f"  POST /invocations {request.content_type}: {request.shown}")
     print(f"  answer ({latency_ms:.1f} ms): {answer}")

@@ -1,0 +1,1 @@
+../../src/sagepipe/definitions/examples/waveforms/pipeline.py
