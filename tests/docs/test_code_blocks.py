@@ -55,6 +55,9 @@ def work_environment(root: Path) -> tuple[Path, dict[str, str]]:
         AWS_SHARED_CREDENTIALS_FILE=str(empty),
         AWS_EC2_METADATA_DISABLED="true",
         PYTHONDONTWRITEBYTECODE="1",
+        # Local SageMaker runtimes on a free port, as in every test (tests/conftest.py): the
+        # default 8089 may be taken on the machine.
+        SAGEPIPE_RUNTIME_PORT="0",
     )
     return work, env
 
