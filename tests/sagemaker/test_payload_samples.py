@@ -15,11 +15,11 @@ import pytest
 from sagepipe.artifacts.errors import PayloadError
 from sagepipe.artifacts.payload import PayloadManifest
 from sagepipe.artifacts.sample_files import MAX_SAMPLE_BYTES, check_sample
-from sagepipe.config import PackagingConfig, PayloadConfig
+from sagepipe.config import PackagingConfig, PayloadConfig, RegistrationConfig, SampleFile
 from sagepipe.pipeline import Pipeline
 from sagepipe.sagemaker import CompiledPipeline, CompileError, compile_pipeline
 from sagepipe.sagemaker.validation import validate_definition
-from sagepipe.steps import PackagingStepBuilder, PayloadStepBuilder
+from sagepipe.steps import PackagingStepBuilder, PayloadStepBuilder, RegistrationStepBuilder
 
 from .conftest import step_named
 from .resources.pipelines import CODE, SHARED
@@ -199,3 +199,40 @@ def test_the_job_and_the_config_agree_on_each_file(
     assert done.stderr.startswith(f"payload: sample {REMOTE}{name}")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out" / "payload.tar.gz").exists()
+
+
+def _registration_warnings(
+    payload: PayloadConfig, content_types: list[str], root: Path
+) -> list[str]:
+    steps = list(pipeline(payload, root).steps)
+    registration = RegistrationStepBuilder(
+        RegistrationConfig(
+            **SHARED, model_package_group_name="example", content_types=content_types
+        )
+    ).create_step(steps, name="registration")
+    result = compile_pipeline(Pipeline("example", [*steps, registration], root=root))
+    return [w for w in result.warnings if "content_types" in w]
+
+
+def test_sample_types_the_registration_does_not_list_are_named(samples: Path) -> None:
+    payload = PayloadConfig(
+        **SHARED,
+        samples=[
+            str(samples),
+            SampleFile(path="s3://team-bucket/requests/extra.bin", content_type="text/csv"),
+            "s3://team-bucket/requests/more.npy",
+            REMOTE,  # a prefix: its types are known only when the job lists it
+        ],
+    )
+    (warning,) = _registration_warnings(payload, ["application/json"], samples.parent)
+    assert "'payload' are sent as application/x-npy, text/csv" in warning, warning
+    assert "content_types (application/json) does not list" in warning, warning
+    assert warning.startswith("step 'registration': "), warning
+    every = ["application/json", "application/x-npy", "text/csv"]
+    assert _registration_warnings(payload, every, samples.parent) == []
+
+
+def test_generated_payload_types_are_checked_too(samples: Path) -> None:
+    payload = PayloadConfig(**SHARED, content_types=["text/csv", "application/json"])
+    (warning,) = _registration_warnings(payload, ["text/csv"], samples.parent)
+    assert "are sent as application/json, which content_types (text/csv)" in warning, warning

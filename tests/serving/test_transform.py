@@ -202,3 +202,38 @@ def test_s3_keys_with_dotdot_cannot_write_outside_the_output(
     with pytest.raises(TransformError, match=r"'\.\.'"):
         run_transform(str(model), f"s3://{s3_bucket}/input", str(tmp_path / "out" / "deep"))
     assert not list(tmp_path.rglob("*.out"))
+
+
+@pytest.mark.slow
+def test_a_model_that_cannot_load_is_one_line_unless_user_code_failed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text("[1]\n")
+    empty = tmp_path / "empty"  # no model file, no code: sagepipe's own error says it all
+    empty.mkdir()
+    broken = tmp_path / "broken"  # the user's model_fn raises: its traceback is kept
+    write_code(broken, "def model_fn(model_dir):\n    raise ValueError('bad weights')\n")
+
+    def transform(model: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable, "-m", "sagepipe", "transform", str(model),
+                "--input", str(tmp_path / "in"), "--output", str(tmp_path / f"out-{model.name}"),
+                "--content-type", "application/json", "--max-concurrent", "1",
+            ],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    result = transform(empty)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("sagepipe: error: the model could not be loaded"), line
+    assert "no model_fn in the inference script and no model.pt" in line, line
+
+    result = transform(broken)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" in result.stderr and "code/inference.py" in result.stderr, result.stderr
+    assert "ValueError: bad weights" in result.stderr.splitlines()[-1], result.stderr

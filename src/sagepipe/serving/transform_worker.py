@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from sagepipe.serving.errors import ServingError
 from sagepipe.serving.transform_pool import SETTINGS_ENV, read_frame, split_payload, write_frame
 
 
@@ -47,7 +48,10 @@ def main() -> int:
             settings["default_accept"],
         )
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        traceback.print_exc()
+        # sagepipe's own errors say all there is (what is missing, how to fix it); anything
+        # else comes from the user's code, whose traceback is what they need to see.
+        if not isinstance(exc, ServingError):
+            traceback.print_exc()
         write_frame(out, {"error": f"{type(exc).__name__}: {exc}"}, [])
         return 3
     write_frame(out, {"ready": True}, [])

@@ -19,7 +19,9 @@ step for another region (``regions`` in its config) is an error that says how to
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
+from sagepipe.artifacts.sample_files import SAMPLE_TYPES, local_sample_files, sample_content_type
 from sagepipe.expressions import JsonValue
 from sagepipe.pipeline import Step
 from sagepipe.sagemaker.context import CompileContext, join, tags
@@ -29,6 +31,7 @@ from sagepipe.sagemaker.steps.common import CompiledStep, framework_image, insta
 from sagepipe.sagemaker.steps.processing import compile_packaging
 from sagepipe.sagemaker.target import literal_config
 from sagepipe.steps.packaging import SPECIFICATION as PACKAGING
+from sagepipe.steps.payload import STEP_TYPE as PAYLOAD_STEP_TYPE
 
 DEFAULT_ENTRY_POINT = "inference.py"
 
@@ -140,6 +143,7 @@ def compile_registration(ctx: CompileContext, step: Step) -> list[CompiledStep]:
         arguments["CustomerMetadataProperties"] = dict(sorted(config["customer_metadata"].items()))
     if "payload_sample" in step.inputs:
         arguments["SamplePayloadUrl"] = ctx.object_value(step, "payload_sample")
+        _check_sample_types(ctx, step)
     if "metrics" in step.inputs:
         _add_metrics(ctx, step, arguments)
     if config.get("tags"):
@@ -163,6 +167,45 @@ def _package_environment(ctx: CompileContext, step: Step) -> dict[str, JsonValue
             f"runs code/{DEFAULT_ENTRY_POINT}",
         )
     return dict(model_environment(ctx.target.region, entry_point))
+
+
+def _check_sample_types(ctx: CompileContext, step: Step) -> None:
+    """Warn when the package's ``content_types`` leave out a type its own sample payloads are
+    sent as: SupportedContentTypes would not say that the model accepts them."""
+    producer = ctx.producer(ctx.input_value(step, "payload_sample"))
+    if producer is None or producer.step_type != PAYLOAD_STEP_TYPE:
+        return
+    declared = list(step.config["content_types"])
+    missing = sorted(set(_sample_types(producer.config)) - set(declared))
+    if missing:
+        ctx.warn(
+            step,
+            f"the sample payloads of {producer.name!r} are sent as {', '.join(missing)}, "
+            f"which content_types ({', '.join(declared) or 'none'}) does not list; add "
+            f"{'them' if len(missing) > 1 else 'it'} to the registration's content_types",
+        )
+
+
+def _sample_types(payload: dict[str, JsonValue]) -> list[str]:
+    """The content types a payload step's samples are sent as, where known before it runs
+    (an ``s3://`` prefix without ``content_type`` is known only then)."""
+    samples = payload.get("samples")
+    if not isinstance(samples, list) or not samples:
+        generated = payload.get("content_types")
+        return [str(t) for t in generated] if isinstance(generated, list) else []
+    types: list[str] = []
+    for sample in samples:
+        assert isinstance(sample, dict)  # a SampleFile's JSON
+        path, explicit = str(sample["path"]), sample.get("content_type")
+        if isinstance(explicit, str):
+            types.append(explicit)
+        elif path.startswith("s3://"):
+            suffix = PurePosixPath(path).suffix.lower()
+            types.extend([SAMPLE_TYPES[suffix]] if suffix in SAMPLE_TYPES else [])
+        else:
+            # Checked (and refused with a clear error) by the payload step's compile, upstream.
+            types.extend(sample_content_type(str(f), None) for f in local_sample_files(Path(path)))
+    return types
 
 
 def _add_metrics(ctx: CompileContext, step: Step, arguments: dict[str, JsonValue]) -> None:
