@@ -34,7 +34,17 @@ def test_an_explicit_role_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_credentials_the_local_role(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        # Container and web-identity credentials (ECS, CodeBuild, EKS, OIDC CI runners).
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SAGEPIPE_EXECUTION_ROLE", raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -79,3 +89,50 @@ def test_caller_arns() -> None:
     )
     with pytest.raises(ExecutionRoleError, match="not a role"):
         role_from_caller_arn("arn:aws:iam::123456789012:root")
+
+
+def _assumed_session(role: str) -> boto3.Session:
+    credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="studio")[
+        "Credentials"
+    ]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def test_an_assumed_roles_path_comes_from_iam(
+    s3_environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    monkeypatch.delenv("SAGEPIPE_EXECUTION_ROLE", raising=False)
+    name = f"Team-{uuid.uuid4().hex[:8]}"
+    created = boto3.client("iam").create_role(
+        RoleName=name, Path="/ml/teams/", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    assert created.endswith(f":role/ml/teams/{name}")
+    session = _assumed_session(created)
+    assert get_execution_role(session) == created
+
+    # The SageMaker SDK's Session carries its boto3 session.
+    class SdkSession:
+        boto_session = session
+
+    assert get_execution_role(SdkSession()) == created
+
+
+def test_a_console_role_iam_cannot_describe_is_under_service_role(
+    s3_environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SAGEPIPE_EXECUTION_ROLE", raising=False)
+    # Neither role exists in IAM (GetRole fails, as where it is denied): the console's naming
+    # says where its roles live; any other role keeps the path-less ARN.
+    console = "arn:aws:iam::123456789012:role/AmazonSageMaker-ExecutionRole-20240101T000000"
+    assert get_execution_role(_assumed_session(console)) == (
+        "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20240101T000000"
+    )
+    other = "arn:aws:iam::123456789012:role/NotInIam"
+    assert get_execution_role(_assumed_session(other)) == other

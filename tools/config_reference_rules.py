@@ -56,8 +56,9 @@ RULES: dict[str, tuple[str, ...]] = {
         "1-64 letters, digits, `.`, `-` and `_` (SageMaker's `ChannelName`).",
     ),
     "TrainingChannel._resolve_local_source": (
-        "A local path is made absolute relative to the config file's directory (or to the "
-        "working directory for configs built in Python); `s3://` and `file://` URIs are kept.",
+        "Must not be empty. A local path is made absolute relative to the config file's "
+        "directory (or to the working directory for configs built in Python); URIs "
+        "(`s3://`, `file://`) are kept.",
     ),
     "ProcessingOutput._valid_name": ("1-256 letters, digits, `.`, `-` and `_`.",),
     "ProcessingConfig._resolve_source_dir": (_LOCAL_SOURCE_DIR,),

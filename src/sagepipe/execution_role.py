@@ -5,10 +5,16 @@ caller's role elsewhere (an error when the caller is not a role). sagepipe answe
 
 1. ``$SAGEPIPE_EXECUTION_ROLE``, when set (it must be an IAM role ARN);
 2. with AWS credentials (boto3's usual chain): the caller identity of STS
-   ``GetCallerIdentity``, an assumed role turned into its role ARN as the SDK does; a user
-   (not a role) is an error naming the fix;
-3. without credentials (offline, local runs only): :data:`LOCAL_EXECUTION_ROLE`, a role ARN of
-   the local account :data:`LOCAL_ACCOUNT_ID`, accepted by every local run and refused by AWS.
+   ``GetCallerIdentity``, an assumed role turned into its role ARN as the SDK does (IAM
+   ``GetRole`` gives the role's path; where that is denied, a console-made
+   ``AmazonSageMaker-ExecutionRole-*`` is taken to be under ``service-role/``); a user (not a
+   role) is an error naming the fix;
+3. without credentials or without boto3 (offline, local runs only):
+   :data:`LOCAL_EXECUTION_ROLE`, a role ARN of the local account :data:`LOCAL_ACCOUNT_ID`,
+   accepted by every local run and refused by AWS.
+
+Unlike the SDK, a SageMaker notebook instance's or Studio's metadata file is not read: there,
+the caller's assumed role is the notebook's role, which step 2 finds.
 """
 
 from __future__ import annotations
@@ -30,6 +36,10 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+$")
 
 
+# The prefix of the execution roles the SageMaker console creates, under /service-role/.
+_CONSOLE_ROLE_PREFIX = "AmazonSageMaker-ExecutionRole"
+
+
 class ExecutionRoleError(SagepipeError):
     """No execution role can be determined (the message says how to set one)."""
 
@@ -38,7 +48,8 @@ def get_execution_role(sagemaker_session: Any = None, use_default: bool = False)
     """The IAM role ARN to run SageMaker jobs and endpoints as (see the module docstring).
 
     Args:
-        sagemaker_session: A ``boto3.Session`` to ask STS with (default: a new one).
+        sagemaker_session: A ``boto3.Session``, or a session object with a ``boto_session``
+            (the SageMaker SDK's), to ask STS and IAM with (default: a new one).
         use_default: Accepted for the SDK's signature; sagepipe never creates a role.
 
     Returns:
@@ -57,20 +68,34 @@ def get_execution_role(sagemaker_session: Any = None, use_default: bool = False)
                 "arn:aws:iam::ACCOUNT:role/NAME"
             )
         return explicit
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    session = sagemaker_session or boto3.Session()
-    if session.get_credentials() is None:
-        return LOCAL_EXECUTION_ROLE
     try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ModuleNotFoundError:
+        return LOCAL_EXECUTION_ROLE  # no AWS SDK: local runs only
+    try:
+        # A SageMaker SDK Session carries its boto3 session; a boto3 Session is used as it is.
+        session = getattr(sagemaker_session, "boto_session", sagemaker_session)
+        session = session or boto3.Session()
+        if session.get_credentials() is None:
+            return LOCAL_EXECUTION_ROLE
         arn = str(session.client("sts").get_caller_identity()["Arn"])
     except (BotoCoreError, ClientError) as exc:
         raise ExecutionRoleError(
             f"cannot ask STS who the caller is ({exc}); set {ROLE_ENV}=arn:aws:iam::ACCOUNT:"
             "role/NAME to name the execution role"
         ) from None
-    return role_from_caller_arn(arn)
+    role = role_from_caller_arn(arn)
+    if _ASSUMED_ROLE.match(arn) is None:
+        return role
+    # The session ARN drops the role's path (service-role/ ...), which PassRole needs.
+    name = role.rsplit("/", 1)[1]
+    try:
+        return str(session.client("iam").get_role(RoleName=name)["Role"]["Arn"])
+    except (BotoCoreError, ClientError):
+        if name.startswith(_CONSOLE_ROLE_PREFIX):
+            return role.replace(":role/", ":role/service-role/", 1)
+        return role
 
 
 def role_from_caller_arn(arn: str) -> str:

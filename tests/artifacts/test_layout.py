@@ -272,6 +272,7 @@ def test_serving_refuses_what_the_container_would_not_find(
         (("model.pth", "code/", "code/inference.py", "code/util.py"), True),
         (("model.pth", "inference.py"), False),  # the code comes from --source-dir
         (("model.pth", "code/predict.py"), False),
+        (("weights/", "weights/model.pt"), False),  # model_fn reads model_dir/weights/
         (("._model.pth", "model.pth", "__MACOSX/", "__MACOSX/x"), True),
     ],
 )

@@ -80,7 +80,11 @@ def test_runtime_starts_and_stops(tmp_path: Path) -> None:
     started = _cli(home, "runtime", "--url")
     assert started.returncode == 0, started.stderr
     url = started.stdout.strip()
-    assert url.startswith("http://127.0.0.1:")
-    assert _cli(home, "runtime", "--url").stdout.strip() == url  # the same one, still running
-    assert _cli(home, "runtime", "--stop").stdout.strip() == "local SageMaker runtime stopped"
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        # The same one, still running (a runtime without endpoints lives a minute at least).
+        assert _cli(home, "runtime", "--url").stdout.strip() == url
+    finally:
+        stopped = _cli(home, "runtime", "--stop").stdout.strip()
+    assert stopped == "local SageMaker runtime stopped"
     assert _cli(home, "runtime", "--stop").stdout.strip() == "no runtime was running"

@@ -433,3 +433,43 @@ def test_parameter_default_is_validated_as_the_field(tmp_path: Path) -> None:
                  "  d:\n    config_type: EndpointConfig\n    endpoint_name: ep\n"
                  "    initial_instance_count: {Get: Parameters.Count}\n")  # fmt: skip
     assert "initial_instance_count" in error_of(path)
+
+
+def test_data_sources_are_written_relative_to_the_file(code: Path) -> None:
+    from sagepipe.config import DataLoadingConfig, TrainingChannel
+
+    project = code.parent
+    (project / "data").mkdir()
+    configs: dict[str, BasePipelineConfig] = {
+        "load": DataLoadingConfig(**SHARED, source=str(project / "data")),
+        "prep": ProcessingConfig(
+            **SHARED,
+            source_dir=str(code),
+            processing_entry_point="preprocess.py",
+            inputs=[ProcessingInput(name="raw", source=str(project / "data"))],
+        ),
+        "train": PyTorchTrainingConfig(
+            **SHARED,
+            source_dir=str(code),
+            hyperparameters={"epochs": 2},
+            channels=[
+                TrainingChannel(name="train", source=str(project / "data")),
+                TrainingChannel(name="remote", source="s3://bucket/validation/"),
+                TrainingChannel(name="file", source="file:///srv/data"),
+            ],
+        ),
+    }
+    path = save_configs(configs, project / "conf" / "pipeline.yaml")
+    written = yaml.safe_load(path.read_text())["configs"]
+    assert written["load"]["source"] == "../data"
+    assert written["prep"]["inputs"][0]["source"] == "../data"
+    assert [c["source"] for c in written["train"]["channels"]] == [
+        "../data",
+        "s3://bucket/validation/",
+        "file:///srv/data",
+    ]
+    moved = project.parent / "moved"
+    shutil.copytree(project, moved)
+    loaded = load_configs(moved / "conf" / "pipeline.yaml")
+    assert loaded["train"].channels[0].source == str(moved / "data")  # type: ignore[attr-defined]
+    assert loaded["load"].source == str(moved / "data")  # type: ignore[attr-defined]

@@ -312,3 +312,9 @@ def test_channel_sources_and_options(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert validation.source == str(tmp_path / "val")  # relative: from the working directory
     assert test.source is None
     assert config.parameters() == (source,)
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_channel_source_is_refused_not_the_whole_project(empty: str) -> None:
+    with pytest.raises(ConfigValidationError, match=r"channels\.0\.source.*must not be empty"):
+        make(channels=[{"name": "train", "source": empty}])

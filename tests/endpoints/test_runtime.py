@@ -252,3 +252,83 @@ def test_the_runtime_stops_itself_once_no_endpoint_is_left(home: Path) -> None:
         if serving.is_alive():
             server.shutdown()
         server.server_close()
+
+
+def test_a_taken_default_port_means_a_free_one(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagepipe.endpoints import runtime_process
+
+    with socket.socket() as taken:  # another home's runtime, say
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.delenv("SAGEPIPE_RUNTIME_PORT")
+        monkeypatch.setattr(runtime_process, "DEFAULT_RUNTIME_PORT", port)
+        url = ensure_runtime()
+        try:
+            assert url.startswith("http://127.0.0.1:") and not url.endswith(f":{port}")
+            assert runtime_url() == url
+        finally:
+            assert stop_runtime()
+
+
+def test_stop_signals_only_the_recorded_runtime(home: Path) -> None:
+    import subprocess
+    import sys
+
+    # The runtime exited when idle and its pid now names another process: left alone.
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (home / "endpoints").mkdir(parents=True)
+        state = {"pid": other.pid, "start_time": 1, "url": "http://127.0.0.1:9"}
+        (home / "endpoints" / "runtime.json").write_text(json.dumps(state))
+        assert runtime_url() is None
+        assert stop_runtime() is False
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_model_slower_than_sagemakers_timeout_is_a_model_error(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from sagepipe.endpoints import runtime
+    from sagepipe.endpoints.store import IN_SERVICE, EndpointRecord, EndpointStore
+
+    monkeypatch.setattr(runtime, "MODEL_TIMEOUT_S", 0.5)
+    # The endpoint's "server process" (the home fixture stops it afterwards).
+    server_process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    with socket.socket() as silent:  # accepts the request and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        home.mkdir(parents=True)
+        record = EndpointRecord(
+            name="slow", model="m", url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            pid=server_process.pid, status=IN_SERVICE, log_path=str(home / "slow.log"),
+            environment={}, failure_reason=None, created_at=time.time(), updated_at=time.time(),
+        )  # fmt: skip
+        with EndpointStore(home) as store:
+            store.put(record)
+        server = runtime.RuntimeServer(home, "127.0.0.1", 0)
+        serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        serving.start()
+        try:
+            client = _client(f"http://127.0.0.1:{server.server_address[1]}")
+            with pytest.raises(client.exceptions.ModelError, match="timed out") as slow:
+                client.invoke_endpoint(
+                    EndpointName="slow", ContentType="application/json", Body=b"[1]"
+                )
+            assert slow.value.response["ResponseMetadata"]["HTTPStatusCode"] == 424
+            # Not retried by botocore: the model saw the request once.
+            assert slow.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+        finally:
+            server.shutdown()
+            server.server_close()
+            serving.join(timeout=10)
+            server_process.kill()
+            server_process.wait()

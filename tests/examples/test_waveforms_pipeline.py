@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import boto3
-import numpy as np
 import pytest
 
 from sagepipe.definitions.examples_dir import EXAMPLES, WAVEFORMS, example_dir
@@ -25,7 +24,6 @@ from sagepipe.sagemaker import CompileOptions, compile_pipeline
 from sagepipe.sagemaker.validation import validate_definition
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "waveforms"
-CLASSES = {"sine", "square", "sawtooth"}
 ACCURACY_FLOOR = 0.9  # the example reaches ~0.99 on validation and test with its fixed seeds
 HYPERPARAMETERS = {"epochs", "batch-size", "learning-rate", "filters", "seed"}
 
@@ -109,7 +107,9 @@ def test_it_compiles_to_a_valid_definition_with_the_scripts_own_arguments() -> N
 
 
 def _demo(home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SAGEPIPE_HOME": str(home)}
+    # Rewrite mode (/opt/ml only in arguments), what machines without private mount
+    # namespaces get; the wheel test runs the example in this machine's own mode.
+    env = {**os.environ, "SAGEPIPE_HOME": str(home), "SAGEPIPE_OPT_ML_MODE": "rewrite"}
     env.pop("SAGEPIPE_STORAGE", None)
     return subprocess.run(
         [sys.executable, "-m", "sagepipe", "demo", "--example", "waveforms"],
@@ -197,8 +197,6 @@ def test_it_runs_registers_and_serves_locally(
             Body=(samples / "square-and-sawtooth.npy").read_bytes(),
         )
         labels = [r["label"] for r in json.loads(response["Body"].read())]
-        assert len(labels) == len(np.load(samples / "square-and-sawtooth.npy"))
-        assert set(labels) <= CLASSES
         assert labels == ["square", "sawtooth"]
     finally:
         delete_endpoint("waveforms", home, timeout_s=10)

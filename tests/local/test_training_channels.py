@@ -20,10 +20,13 @@ from sagepipe.definitions.loading import load_pipeline
 from sagepipe.sagemaker import CompileOptions, compile_pipeline
 
 PREP = """
+    import os
     from pathlib import Path
 
-    out = Path("/opt/ml/processing/output")
-    rows = Path("/opt/ml/processing/input/raw/rows.csv").read_text().splitlines()
+    # Where the machine cannot give the step a private /opt/ml, sagepipe names its directory.
+    opt_ml = Path(os.environ.get("SAGEPIPE_OPT_ML", "/opt/ml"))
+    out = opt_ml / "processing/output"
+    rows = (opt_ml / "processing/input/raw/rows.csv").read_text().splitlines()
     for name, part in (("train", rows[:3]), ("val_split", rows[3:])):
         (out / name).mkdir(parents=True, exist_ok=True)
         (out / name / "part.csv").write_text("\\n".join(part) + "\\n")

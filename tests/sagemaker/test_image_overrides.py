@@ -66,3 +66,14 @@ def test_old_versions_and_python_tags_compile() -> None:
     assert arguments["AlgorithmSpecification"]["TrainingImage"] == (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:1.8.0-gpu-py3"
     )
+
+
+def test_sagepipes_scripts_keep_their_image_whatever_the_shared_versions() -> None:
+    # Seed 003's versions for the user's steps; packaging and payload run sagepipe's scripts,
+    # which need Python 3.9+ (1.8.0's image has Python 3.6).
+    compiled = compile_pipeline(full_pipeline(framework_version="1.12.0", py_version="py38"))
+    train = _image(step_named(compiled, "train")["Arguments"])
+    assert train.endswith("pytorch-training:1.12.0-cpu-py38"), train
+    for name in ("packaging", "payload"):
+        image = _image(step_named(compiled, name)["Arguments"])
+        assert image.endswith("pytorch-training:2.1.0-cpu-py310"), (name, image)

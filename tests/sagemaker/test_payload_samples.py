@@ -236,3 +236,12 @@ def test_generated_payload_types_are_checked_too(samples: Path) -> None:
     payload = PayloadConfig(**SHARED, content_types=["text/csv", "application/json"])
     (warning,) = _registration_warnings(payload, ["text/csv"], samples.parent)
     assert "are sent as application/json, which content_types (text/csv)" in warning, warning
+
+
+def test_a_sample_path_from_a_pipeline_parameter_is_refused_clearly(samples: Path) -> None:
+    from sagepipe.expressions import ParameterString
+
+    requests = ParameterString("Requests", "s3://team-bucket/requests/row.json")
+    payload = PayloadConfig(**SHARED, samples=[SampleFile(path=requests)])  # type: ignore[arg-type]
+    with pytest.raises(CompileError, match=r"samples\[0\]\.path is a pipeline parameter"):
+        compile_pipeline(pipeline(payload, samples.parent))

@@ -205,8 +205,8 @@ def check_serving_layout(
     """Check that the PyTorch inference container would find the model and its code.
 
     The checks of :func:`check_layout` that ``sagepipe package`` makes, for a model about to be
-    served: everything under one extra top directory; with the code taken from the archive's
-    ``code/``, the entry point at the top level instead of under ``code/``, or ``code/``
+    served, with the code taken from the archive's ``code/``: everything under one extra top
+    directory, the entry point at the top level instead of under ``code/``, or ``code/``
     holding Python files but not the entry point (the container would then silently serve
     with its default handlers). An empty model or one without ``code/`` is left to the
     default handlers, which explain what they miss.
@@ -225,9 +225,11 @@ def check_serving_layout(
     kept = [e for e in entries if e.name and not is_junk(e.name)]
     if not kept:
         return
-    _check_top_level(kept, archive)
     if not code_from_archive:
+        # The code comes from elsewhere: a model_fn may well read model_dir/weights/..., so
+        # one top directory is not taken for the wrapped-directory mistake.
         return
+    _check_top_level(kept, archive)
     files = {e.name for e in kept if e.kind == "file"}
     code_files = tuple(sorted(n for n in files if n.startswith(CODE_DIR + "/")))
     if f"{CODE_DIR}/{program}" in code_files:

@@ -2,9 +2,9 @@
 
 Local endpoints are the named model servers that ``deploy(instance_type="local")`` and the
 pipeline's endpoint step start; they keep running until deleted. All of them answer
-SageMaker's InvokeEndpoint at one address, the local SageMaker runtime
-(http://127.0.0.1:8089 unless SAGEPIPE_RUNTIME_PORT says otherwise), started with the first
-endpoint and stopped with the last: point boto3 at it with
+SageMaker's InvokeEndpoint at one address per sagepipe home, the local SageMaker runtime
+(http://127.0.0.1:8089 unless SAGEPIPE_RUNTIME_PORT says otherwise, or a free port when 8089
+is taken), started with the first endpoint and stopped with the last: point boto3 at it with
 AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=$(sagepipe endpoints runtime --url) (any credentials do).
 """
 

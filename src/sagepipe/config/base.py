@@ -35,6 +35,9 @@ class ConfigModel(BaseModel):
     #: Whether a config file keeps the fields set explicitly rather than the non-default
     #: ones (the difference matters where only set fields reach a script).
     dump_set_fields: ClassVar[bool] = False
+    #: Fields of this model, beyond the shared ``source_dir``/``dependencies``/``path``, that
+    #: hold a local path or a URI: a config file writes the path relative to itself.
+    local_path_fields: ClassVar[frozenset[str]] = frozenset()
 
     _parameter_bindings: dict[str, Parameter] = PrivateAttr(default_factory=dict)
 

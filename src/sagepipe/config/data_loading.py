@@ -26,13 +26,18 @@ class DataLoadingConfig(BasePipelineConfig):
         include: ``fnmatch`` patterns (``*`` also matches ``/``) of the relative paths to
             copy; default every file.
         processing_instance_type: Instance of the processing job on SageMaker.
+        image_uri: The processing job's image, instead of the SDK's PyTorch 2.1.0 training
+            image the step's script runs on; a local run needs one the SDK knows.
     """
+
+    local_path_fields: ClassVar[frozenset[str]] = frozenset({"source"})
 
     step_type: ClassVar[str] = "DataLoadingStep"
 
     source: str | None = None
     include: list[str] = Field(default_factory=lambda: ["*"])
     processing_instance_type: InstanceType = "ml.m5.large"
+    image_uri: str | None = None
 
     @field_validator("source")
     @classmethod

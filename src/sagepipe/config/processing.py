@@ -32,6 +32,8 @@ class ProcessingInput(ConfigModel):
         destination: Container path, under ``/opt/ml/processing``.
     """
 
+    local_path_fields: ClassVar[frozenset[str]] = frozenset({"source"})
+
     name: str
     source: str | None = None
     destination: str | None = None

@@ -74,7 +74,7 @@ def dump_field(model: ConfigModel, name: str, base_dir: Path, table: ParameterTa
             table.add(parameter)
         return to_json(value)
     dumped = model.model_dump(mode="json", include={name})[name]
-    if name in PATH_FIELDS:
+    if name in PATH_FIELDS or name in type(model).local_path_fields:
         return _relative(dumped, base_dir)
     return dumped
 
@@ -97,7 +97,7 @@ def dump_model(
 def _relative(value: Any, base_dir: Path) -> Any:
     if isinstance(value, list):
         return [_relative(item, base_dir) for item in value]
-    if isinstance(value, str) and value and not is_s3_uri(value):
+    if isinstance(value, str) and value and not is_s3_uri(value) and "://" not in value:
         return Path(os.path.relpath(value, base_dir)).as_posix()
     return value
 

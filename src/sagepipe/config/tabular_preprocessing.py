@@ -24,7 +24,11 @@ class TabularPreprocessingConfig(BasePipelineConfig):
             parameter may give it. ``None`` (the default) wires the ``data`` input from a
             predecessor's output named ``data`` (a data-loading step).
         processing_instance_type: Instance of the processing job on SageMaker.
+        image_uri: The processing job's image, instead of the SDK's PyTorch 2.1.0 training
+            image the step's script runs on; a local run needs one the SDK knows.
     """
+
+    local_path_fields: ClassVar[frozenset[str]] = frozenset({"source"})
 
     step_type: ClassVar[str] = "TabularPreprocessingStep"
 
@@ -34,6 +38,7 @@ class TabularPreprocessingConfig(BasePipelineConfig):
     seed: int = 42
     source: str | None = None
     processing_instance_type: InstanceType = "ml.m5.large"
+    image_uri: str | None = None
 
     @field_validator("source")
     @classmethod

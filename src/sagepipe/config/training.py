@@ -90,6 +90,8 @@ class TrainingChannel(ConfigModel):
         distribution: ``FullyReplicated`` (default) or ``ShardedByS3Key`` across instances.
     """
 
+    local_path_fields: ClassVar[frozenset[str]] = frozenset({"source"})
+
     name: str
     source: str | None = None
     content_type: str | None = Field(default=None, min_length=1, max_length=256)
@@ -110,7 +112,15 @@ class TrainingChannel(ConfigModel):
     def _resolve_local_source(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Absolute once, here: compile (which uploads it) and the local engine read the same
         # directory from anywhere.
-        if value is None or "://" in value:
+        if value is None:
+            return value
+        if not value.strip():
+            # An empty path would resolve to the config file's directory: the whole project.
+            raise ValueError(
+                "must not be empty; give an s3:// URI, a local path or a pipeline parameter, "
+                "or leave source out to wire the channel from a step output of its name"
+            )
+        if "://" in value:
             return value
         return resolve_local_dir(value, info)
 

@@ -21,6 +21,7 @@ import http.client
 import json
 import sys
 import threading
+import traceback
 import urllib.parse
 import uuid
 from email.message import Message
@@ -55,7 +56,9 @@ _UNSUPPORTED = {
     "X-Amzn-SageMaker-Session-Id": "SessionId (stateful sessions)",
     "X-Amzn-SageMaker-Enable-Explanations": "EnableExplanations (Clarify explainers)",
 }
-_MODEL_TIMEOUT_S = 600.0
+#: SageMaker gives a real-time endpoint's container 60 s to answer (botocore's read timeout is
+#: 60 s too: a slower answer would be sent again by the client's retries).
+MODEL_TIMEOUT_S = 60.0
 _IDLE_CHECK_S = 30.0
 
 
@@ -126,6 +129,15 @@ class RuntimeHandler(BaseHTTPRequestHandler):
             self._invoke(name, body)
         except InvokeError as error:
             self._error(error)
+        except Exception as exc:  # noqa: BLE001 - answered, never a dropped connection
+            # A dropped connection would make botocore retry the invocation; the caller gets
+            # SageMaker's InternalFailure and the traceback goes to the runtime's log.
+            traceback.print_exc()
+            self._error(
+                InvokeError(
+                    500, "InternalFailure", f"local runtime error: {type(exc).__name__}: {exc}"
+                )
+            )
 
     def _read_body(self) -> bytes | None:
         length_text = self.headers.get("Content-Length")
@@ -221,12 +233,20 @@ def _forward(
     url = urllib.parse.urlsplit(url_text)
     headers = {key: value for key in _FORWARDED if (value := incoming.get(key)) is not None}
     connection = http.client.HTTPConnection(
-        url.hostname or "127.0.0.1", url.port, timeout=_MODEL_TIMEOUT_S
+        url.hostname or "127.0.0.1", url.port, timeout=MODEL_TIMEOUT_S
     )
     try:
         connection.request("POST", "/invocations", body=body, headers=headers)
         response = connection.getresponse()
         answer = response.read()
+    except TimeoutError:
+        raise InvokeError(
+            424,
+            "ModelError",
+            f"Your invocation timed out while waiting for a response from container primary "
+            f"(local endpoint {record.name}, {MODEL_TIMEOUT_S:.0f} s); see its log "
+            f"{record.log_path}",
+        ) from None
     except (OSError, http.client.HTTPException) as exc:
         raise InvokeError(
             503,

@@ -2,9 +2,11 @@
 
 The runtime (:mod:`sagepipe.endpoints.runtime`) is one detached process per home, started
 with its first endpoint and stopped with its last one; ``<home>/endpoints/runtime.json``
-records its pid and URL. It listens on ``127.0.0.1:$SAGEPIPE_RUNTIME_PORT`` (default
-:data:`DEFAULT_RUNTIME_PORT`), so the URL that boto3 is given stays the same from one session
-to the next; ``SAGEPIPE_RUNTIME_PORT=0`` picks a free port (tests, several homes at once).
+records its pid, start time and URL. It listens on ``127.0.0.1:$SAGEPIPE_RUNTIME_PORT``
+(default :data:`DEFAULT_RUNTIME_PORT`), so the URL that boto3 is given stays the same from one
+session to the next; ``SAGEPIPE_RUNTIME_PORT=0`` picks a free port (tests, several homes at
+once). Without the variable, a default port taken (by another home's runtime, or anything
+else) means a free port instead: ``sagepipe endpoints runtime --url`` prints it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sagepipe.endpoints.errors import EndpointError
-from sagepipe.processes import process_alive
+from sagepipe.processes import process_alive, process_running, process_start_time
 from sagepipe.storage import sagepipe_home
 
 #: The port of the local SageMaker runtime unless ``SAGEPIPE_RUNTIME_PORT`` says otherwise.
@@ -30,6 +33,8 @@ PORT_ENV = "SAGEPIPE_RUNTIME_PORT"
 _STATE = "runtime.json"
 _READY = "listening on "
 _START_TIMEOUT_S = 30.0
+# The runtime is on 127.0.0.1: never through an HTTP proxy from the environment.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def runtime_port(environ: dict[str, str] | None = None) -> int:
@@ -50,11 +55,11 @@ def runtime_url(home: Path | None = None) -> str | None:
     """The URL of the home's running runtime, or None when it is not running."""
     home = home or sagepipe_home()
     state = _read_state(home)
-    if state is None or not process_alive(int(state["pid"])):
+    if state is None or not _recorded_process_runs(state):
         return None
     url = str(state["url"])
     try:
-        with urllib.request.urlopen(f"{url}/ping", timeout=5) as response:
+        with _LOOPBACK.open(f"{url}/ping", timeout=5) as response:
             answer = json.loads(response.read())
     except (OSError, ValueError):
         return None
@@ -75,31 +80,44 @@ def ensure_runtime(home: Path | None = None) -> str:
         if running is not None:
             return running
         port = runtime_port()
-        directory = home / "endpoints"
-        log_path = directory / "runtime.log"
-        command = [sys.executable, "-m", "sagepipe.endpoints.runtime"]
-        command += ["--home", str(home), "--port", str(port)]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                start_new_session=True,
-            )
-        url = _wait_ready(process, log_path)
-        if url is None:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+        log_path = home / "endpoints" / "runtime.log"
+        started = _start(home, port, log_path)
+        if started is None and port != 0 and not os.environ.get(PORT_ENV):
+            # The default port is a convenience, not a requirement: another home's runtime
+            # (each project directory has its own home) may hold it.
+            started = _start(home, 0, log_path)
+        if started is None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise EndpointError(
                 f"the local SageMaker runtime did not start on 127.0.0.1:{port}: {tail[0]}; "
                 f"set {PORT_ENV} to a free port (0 picks one) and try again"
             )
-        (directory / _STATE).write_text(json.dumps({"pid": process.pid, "url": url}))
+        process, url = started
+        state = {"pid": process.pid, "start_time": process_start_time(process.pid), "url": url}
+        (home / "endpoints" / _STATE).write_text(json.dumps(state))
         return url
+
+
+def _start(home: Path, port: int, log_path: Path) -> tuple[subprocess.Popen[bytes], str] | None:
+    """Start a runtime on ``port``; it and its URL once it listens, None when it did not."""
+    command = [sys.executable, "-m", "sagepipe.endpoints.runtime"]
+    command += ["--home", str(home), "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+    url = _wait_ready(process, log_path)
+    if url is None:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        return None
+    return process, url
 
 
 def stop_runtime(home: Path | None = None, timeout_s: float = 10.0) -> bool:
@@ -111,7 +129,9 @@ def stop_runtime(home: Path | None = None, timeout_s: float = 10.0) -> bool:
         if state is None:
             return False
         pid = int(state["pid"])
-        if not process_alive(pid):
+        # A runtime that went idle exits by itself and its pid may be reused since: only the
+        # process recorded (same pid, same start time) is signalled.
+        if not _recorded_process_runs(state):
             return False
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 15)
@@ -124,9 +144,14 @@ def stop_runtime(home: Path | None = None, timeout_s: float = 10.0) -> bool:
         return True
 
 
-def _read_state(home: Path) -> dict[str, str | int] | None:
+def _recorded_process_runs(state: dict[str, Any]) -> bool:
+    start_time = state.get("start_time")
+    return process_running(int(state["pid"]), int(start_time) if start_time else None)
+
+
+def _read_state(home: Path) -> dict[str, Any] | None:
     try:
-        state: dict[str, str | int] = json.loads((home / "endpoints" / _STATE).read_text())
+        state: dict[str, Any] = json.loads((home / "endpoints" / _STATE).read_text())
     except (FileNotFoundError, ValueError):
         return None
     return state

@@ -27,7 +27,8 @@ from sagepipe.training.sm_env import container_env
 from sagepipe.training.spec import TrainingJobResult, TrainingJobSpec
 
 LOG_NAME = "training.log"
-#: The first line of a job's log, before the command line (as the training toolkit words it).
+#: What a job logs before the command it runs (as the training toolkit words it); only a
+#: requirements install, when there is one, is logged before it.
 INVOKING = "Invoking script with the following command: "
 _KEPT_LINES = 2000  # enough log for a failure reason without holding a long log in memory
 

@@ -34,6 +34,7 @@ from typing import Any
 # SageMaker mounts the job at /opt/ml; sagepipe's local engine, where it cannot mount it,
 # names the directory that stands in for it.
 PROCESSING = Path(os.environ.get("SAGEPIPE_OPT_ML", "/opt/ml")) / "processing"
+_CONTAINER_PROCESSING = Path("/opt/ml/processing")
 CONFIG_FILE = "sagepipe_payload.json"
 HYPERPARAMETERS = "hyperparameters.json"
 
@@ -164,6 +165,14 @@ _NPY_MAGIC = b"\x93NUMPY"
 _NPY_DESCR = re.compile(r"^[<>|=]?([biufcmMSUVa])(\d+)(?:\[\w+\])?$")
 
 
+def _located(container_path: Path) -> Path:
+    """Where a container path of the settings is: under PROCESSING when the job's /opt/ml is
+    elsewhere (sagepipe's local engine where it cannot mount it)."""
+    if container_path.is_relative_to(_CONTAINER_PROCESSING):
+        return PROCESSING / container_path.relative_to(_CONTAINER_PROCESSING)
+    return container_path
+
+
 def collect_samples(config: dict[str, Any], here: Path) -> list[tuple[str, str, str | None, Path]]:
     """``(archive name, content type, source, file)`` of every sample, in config order."""
     found: list[tuple[str, str, str | None, Path]] = []
@@ -172,7 +181,7 @@ def collect_samples(config: dict[str, Any], here: Path) -> list[tuple[str, str, 
             path = here / entry["file"]
             found.append((entry["file"], entry["content_type"], path.name, path))
             continue
-        root = Path(entry["input"])
+        root = _located(Path(entry["input"]))
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
         if not files:
             raise PayloadError(f"sample {entry['uri']}: no object was downloaded from it")

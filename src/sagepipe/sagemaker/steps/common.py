@@ -68,21 +68,24 @@ def framework_image(
     step: Step,
     scope: ImageScope,
     concrete_instance_type: str,
-    default_versions: tuple[str, str] | None = None,
+    fixed_versions: tuple[str, str] | None = None,
 ) -> str:
-    """The config's ``image_uri``, else the PyTorch DLC image for its versions."""
+    """The config's ``image_uri``, else the PyTorch DLC image for its versions, or for
+    ``fixed_versions`` when given: sagepipe's own scripts (packaging, payloads, data loading
+    and splitting) need their Python (3.9+), whatever version the pipeline's configs share."""
     override = literal_config(step, "image_uri")
     if override:
         return str(override)
-    framework_version = literal_config(step, "framework_version")
-    py_version = literal_config(step, "py_version")
+    if fixed_versions is not None:
+        framework_version, py_version = fixed_versions
+    else:
+        framework_version = literal_config(step, "framework_version")
+        py_version = literal_config(step, "py_version")
     if framework_version is None or py_version is None:
-        if default_versions is None:
-            raise CompileError(
-                f"step {step.name!r} needs framework_version and py_version (e.g. 2.1.0 and "
-                "py310) to choose its PyTorch image, or image_uri"
-            )
-        framework_version, py_version = default_versions
+        raise CompileError(
+            f"step {step.name!r} needs framework_version and py_version (e.g. 2.1.0 and "
+            "py310) to choose its PyTorch image, or image_uri"
+        )
     try:
         return image_uri(
             scope,

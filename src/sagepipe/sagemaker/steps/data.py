@@ -84,5 +84,5 @@ def _builtin_job(
         max_runtime=DEFAULT_MAX_RUNTIME_S,
         arguments=[],
         environment={},
-        default_versions=SCRIPT_IMAGE_VERSIONS,
+        fixed_versions=SCRIPT_IMAGE_VERSIONS,
     )

@@ -160,7 +160,15 @@ def _compile_sample_files(
     files: list[BundleFile] = []
     inputs: list[JsonValue] = []
     for index, sample in enumerate(samples):
-        path, content_type = str(sample["path"]), sample.get("content_type")
+        if not isinstance(sample["path"], str):
+            # The samples are checked and bundled when the pipeline is compiled: a value
+            # known only when it runs cannot be.
+            raise CompileError(
+                f"step {step.name!r}: samples[{index}].path is a pipeline parameter; sample "
+                "files must be known when the pipeline is compiled: give the path or "
+                "s3:// URI itself"
+            )
+        path, content_type = sample["path"], sample.get("content_type")
         if path.startswith("s3://"):
             local_path = f"{ROOT}/input/samples/{index}"
             inputs.append(processing_input(f"samples-{index}", path, local_path))
@@ -223,7 +231,7 @@ def _script_job(
         max_runtime=DEFAULT_MAX_RUNTIME_S,
         arguments=[],
         environment={},
-        default_versions=SCRIPT_IMAGE_VERSIONS,
+        fixed_versions=SCRIPT_IMAGE_VERSIONS,
     )
 
 
@@ -241,12 +249,12 @@ def job(
     max_runtime: JsonValue,
     arguments: list[str],
     environment: dict[str, str],
-    default_versions: tuple[str, str] | None = None,
+    fixed_versions: tuple[str, str] | None = None,
 ) -> CompiledStep:
     """A CreateProcessingJob request running ``entry_point`` from the code input."""
     instance, concrete = instance_type(ctx, step, instance_key)
     app: dict[str, JsonValue] = {
-        "ImageUri": framework_image(ctx, step, "training", concrete, default_versions),
+        "ImageUri": framework_image(ctx, step, "training", concrete, fixed_versions),
         "ContainerEntrypoint": ["python3", f"{CODE_PATH}/{entry_point}"],
     }
     if arguments:

@@ -42,10 +42,11 @@ def train(args):
     device = torch.device("cuda" if use_cuda else "cpu")
     torch.manual_seed(args.seed)
     x, y = load(args.data_dir)
+    x, y = x.to(device), y.to(device)
     model = Net(x.shape[1]).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     for epoch in range(1, args.epochs + 1):
-        order = torch.randperm(len(y))
+        order = torch.randperm(len(y), device=device)
         for start in range(0, len(y), args.batch_size):
             batch = order[start : start + args.batch_size]
             optimizer.zero_grad()

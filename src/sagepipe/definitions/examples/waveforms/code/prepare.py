@@ -1,6 +1,7 @@
 """SageMaker processing script: generate a labelled waveform dataset (sine, square, sawtooth).
 
-Writes, under /opt/ml/processing/output/ (one directory per processing output):
+Writes, under ``--output-dir`` (``/opt/ml/processing/output``, one directory per processing
+output):
     ``train/`` and ``validation/``: ``signals.npy`` (float32, N x LENGTH) and ``labels.npy``
     (int64, N), the training job's ``train`` and ``validation`` channels;
     ``test/requests.jsonl``: one JSON array of LENGTH floats per line (the batch transform's
@@ -19,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 CLASSES = ("sine", "square", "sawtooth")
-OUTPUT = Path("/opt/ml/processing/output")
 
 
 def waveforms(count: int, length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--samples-per-class", type=int, default=200)
     parser.add_argument("--length", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    # A path given as an argument, as SageMaker's processing examples do: the pipeline names
+    # the container path, so the script does not depend on where /opt/ml is.
+    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -59,13 +62,13 @@ def main() -> None:
     start = 0
     for name, fraction in splits.items():
         stop = len(y) if name == "test" else start + int(fraction * len(y))
-        out = OUTPUT / name
+        out = args.output_dir / name
         out.mkdir(parents=True, exist_ok=True)
         if name == "test":
             lines = [json.dumps([round(float(v), 4) for v in row]) for row in x[start:stop]]
             (out / "requests.jsonl").write_text("\n".join(lines) + "\n")
             # Apart from the requests: the batch transform sends every file of its input.
-            labels = OUTPUT / "test_labels"
+            labels = args.output_dir / "test_labels"
             labels.mkdir(parents=True, exist_ok=True)
             (labels / "labels.json").write_text(json.dumps([CLASSES[i] for i in y[start:stop]]))
         else:
