@@ -64,6 +64,7 @@ DEFAULTS: dict[type[BasePipelineConfig], dict[str, Any]] = {
         "inference_instance_types": ["ml.m5.large"],
         "transform_instance_types": ["ml.m5.large"],
         "skip_smoke_test": False,
+        "image_uri": None,
     },
     BatchTransformConfig: {
         "transform_instance_type": "ml.m5.large",

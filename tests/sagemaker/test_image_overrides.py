@@ -15,7 +15,8 @@ from .resources.pipelines import CODE, SHARED, full_pipeline, training_pipeline
 
 MINE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:{}"
 IMAGES = {
-    name: MINE.format(name) for name in ("preprocess", "train", "model", "packaging", "payload")
+    name: MINE.format(name)
+    for name in ("preprocess", "train", "model", "packaging", "payload", "registration")
 }
 
 
@@ -24,7 +25,10 @@ def _image(arguments: Any) -> str:
         ("AlgorithmSpecification", "TrainingImage"),
         ("AppSpecification", "ImageUri"),
         ("PrimaryContainer", "Image"),
+        ("InferenceSpecification", "Containers"),
     ):
+        if path[0] == "InferenceSpecification" and path[0] in arguments:
+            return str(arguments[path[0]][path[1]][0]["Image"])
         if path[0] in arguments:
             return str(arguments[path[0]][path[1]])
     raise AssertionError(f"no image in {sorted(arguments)}")

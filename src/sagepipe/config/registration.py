@@ -42,6 +42,9 @@ class RegistrationConfig(BasePipelineConfig):
         inference_instance_types: Instance types it may be deployed on.
         transform_instance_types: Instance types it may run batch transform on.
         skip_smoke_test: Register without first serving the package and sending the samples.
+        image_uri: The package's inference image (SageMaker SDK's ``RegisterModel``
+            ``image_uri``), instead of the SDK's PyTorch inference image of
+            ``framework_version``/``py_version``; a local run needs one the SDK knows.
     """
 
     step_type: ClassVar[str] = "RegistrationStep"
@@ -59,6 +62,7 @@ class RegistrationConfig(BasePipelineConfig):
     inference_instance_types: list[str] = Field(default_factory=lambda: ["ml.m5.large"])
     transform_instance_types: list[str] = Field(default_factory=lambda: ["ml.m5.large"])
     skip_smoke_test: bool = False
+    image_uri: str | None = None
 
     @field_validator("model_package_group_name")
     @classmethod
