@@ -136,6 +136,20 @@ def is_s3_uri(value: str) -> bool:
     return value.startswith("s3://")
 
 
+def resolve_data_source(value: str | None, info: ValidationInfo) -> str | None:
+    """A data step's ``source``: ``None`` and URIs as they are, a local path made absolute
+    (see :func:`resolve_local_dir`).
+
+    Raises:
+        ValueError: the source is empty.
+    """
+    if value is None or "://" in value:
+        return value
+    if not value:
+        raise ValueError("source is empty; give an s3:// URI or a local path")
+    return resolve_local_dir(value, info)
+
+
 def resolve_local_dir(value: str, info: ValidationInfo) -> str:
     """Make a local directory absolute (relative to the config file, else the working dir)."""
     if is_s3_uri(value):

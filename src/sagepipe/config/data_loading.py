@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from sagepipe.config.base import BasePipelineConfig, InstanceType, resolve_local_dir
+from sagepipe.config.base import BasePipelineConfig, InstanceType, resolve_data_source
 
 
 class DataLoadingConfig(BasePipelineConfig):
@@ -42,11 +42,7 @@ class DataLoadingConfig(BasePipelineConfig):
     @field_validator("source")
     @classmethod
     def _resolve_local_source(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or "://" in value:
-            return value
-        if not value:
-            raise ValueError("source is empty; give an s3:// URI or a local path")
-        return resolve_local_dir(value, info)
+        return resolve_data_source(value, info)
 
     @field_validator("include")
     @classmethod

@@ -11,18 +11,16 @@ step reads. The seed's builder name is an import alias::
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sagepipe.config.data_loading import DataLoadingConfig
-from sagepipe.config.tabular_preprocessing import TabularPreprocessingConfig
-from sagepipe.pipeline.builder import StepBuilder
 from sagepipe.pipeline.specification import (
     DependencySpec,
     OutputSpec,
     ScriptContract,
     StepSpecification,
 )
-from sagepipe.steps.data_inputs import DATA_TYPES
+from sagepipe.steps.data_inputs import DATA_TYPES, SourcedStepBuilder
 from sagepipe.steps.processing import processing_output_path
 
 STEP_TYPE = "DataLoadingStep"
@@ -55,13 +53,14 @@ CONTRACT = ScriptContract(
 )
 
 
-class DataLoadingStepBuilder(StepBuilder):
+class DataLoadingStepBuilder(SourcedStepBuilder):
     """Builds a data-loading step: the source (config ``source``, or ``source=`` given to
     :meth:`create_step`) is copied to the ``data`` output."""
 
     config_class: ClassVar[type[DataLoadingConfig]] = DataLoadingConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "DataLoading"
+    source_input: ClassVar[str] = "source"
 
     config: DataLoadingConfig
 
@@ -70,21 +69,3 @@ class DataLoadingStepBuilder(StepBuilder):
 
     def contract(self) -> ScriptContract:
         return CONTRACT
-
-    def config_json(self) -> dict[str, Any]:
-        # The source is the step's input (its binding), not a setting of the script.
-        data = super().config_json()
-        del data["source"]
-        return data
-
-    def configured_inputs(self) -> dict[str, Any]:
-        return configured_source(self.config)
-
-
-def configured_source(
-    config: DataLoadingConfig | TabularPreprocessingConfig, input_name: str = "source"
-) -> dict[str, Any]:
-    """The config's ``source`` as an explicit input (a pipeline parameter stays the
-    parameter, not its default); empty when the config has none."""
-    source = config.parameter_bindings.get("source", config.source)
-    return {} if source is None else {input_name: source}

@@ -9,18 +9,16 @@ batch transform).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sagepipe.config.tabular_preprocessing import TabularPreprocessingConfig
-from sagepipe.pipeline.builder import StepBuilder
 from sagepipe.pipeline.specification import (
     DependencySpec,
     OutputSpec,
     ScriptContract,
     StepSpecification,
 )
-from sagepipe.steps.data_inputs import DATA_TYPES
-from sagepipe.steps.data_loading import configured_source
+from sagepipe.steps.data_inputs import DATA_TYPES, SourcedStepBuilder
 from sagepipe.steps.processing import processing_output_path
 
 STEP_TYPE = "TabularPreprocessingStep"
@@ -62,13 +60,14 @@ CONTRACT = ScriptContract(
 )
 
 
-class TabularPreprocessingStepBuilder(StepBuilder):
+class TabularPreprocessingStepBuilder(SourcedStepBuilder):
     """Builds a tabular preprocessing step; its ``data`` input is the config's ``source``, or
     is wired from a predecessor's ``data`` output (a data-loading step)."""
 
     config_class: ClassVar[type[TabularPreprocessingConfig]] = TabularPreprocessingConfig
     step_type: ClassVar[str] = STEP_TYPE
     default_name: ClassVar[str] = "TabularPreprocessing"
+    source_input: ClassVar[str] = "data"
 
     config: TabularPreprocessingConfig
 
@@ -77,11 +76,3 @@ class TabularPreprocessingStepBuilder(StepBuilder):
 
     def contract(self) -> ScriptContract:
         return CONTRACT
-
-    def config_json(self) -> dict[str, Any]:
-        data = super().config_json()
-        del data["source"]
-        return data
-
-    def configured_inputs(self) -> dict[str, Any]:
-        return configured_source(self.config, "data")
